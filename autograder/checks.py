@@ -1,0 +1,130 @@
+"""The helper that graded test cells call: ``check(name, value, hint=...)``.
+
+A check *reports* a value out of the kernel as a display output with its own MIME type,
+so the value travels in the executed notebook, attached to the test cell that made it.
+Our grader reads those outputs and compares them on its own side with the values the
+solution notebook reported under the same parameters (``grade.py``, ``compare.py``).
+Nothing here decides a grade under our grader, since a learner can patch anything in
+their own kernel.
+
+Compatibility path: when no trusted grader collects the values (stock ``nbgrader
+autograde``, nbval, a learner's own JupyterLab in the course directory), the helper
+looks for reference values for the default parameters in the course directory and
+compares them here, raising ``CheckFailed`` with the hint on a mismatch. That path has
+stock nbgrader's level of trust, and exists so that honest work scores the same either
+way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .encode import encode
+
+MIME_TYPE = "application/vnd.autograder.check+json"
+COLLECT_ENV = "AUTOGRADER_COLLECT"
+"""Set to ``1`` by the grader: values are collected outside, nothing is compared here."""
+STATE_ENV = "AUTOGRADER_STATE"
+COMPAT_FILE = Path("references") / "compat.json"
+
+
+class CheckFailed(AssertionError):
+    """A check that did not match the reference (compatibility path only)."""
+
+
+def check(
+    name: str,
+    value: Any,
+    *,
+    hint: str,
+    atol: float = 1e-6,
+    rtol: float = 1e-6,
+    metric: str | None = None,
+    threshold: float | None = None,
+    labels: Any = None,
+) -> None:
+    """Report ``value`` for the check ``name``.
+
+    By default the grader requires the value to equal the reference within ``atol`` and
+    ``rtol``. With ``metric`` ("r2", "rmse", "mae" or "accuracy") and ``threshold``, the
+    value is a vector of predictions scored against ``labels``; the labels the solution
+    notebook reports are the ones used, never the learner's.
+    """
+    if metric is not None:
+        if threshold is None:
+            raise ValueError(f"check {name!r}: a metric check needs a threshold")
+        spec: dict[str, Any] = {"kind": "metric", "metric": metric, "threshold": float(threshold)}
+    else:
+        spec = {"kind": "close", "atol": float(atol), "rtol": float(rtol)}
+    payload: dict[str, Any] = {"name": name, "value": encode(value), "spec": spec, "hint": hint}
+    if metric is not None:
+        payload["labels"] = encode(labels)
+    outcome = None if os.environ.get(COLLECT_ENV) == "1" else _compare_with_local_reference(payload)
+    if outcome is None:
+        summary = f"• {name}: value recorded for grading"
+    elif outcome.passed:
+        summary = f"✔ {name}: matches the reference"
+    else:
+        summary = f"✘ {name}: {outcome.reason}"
+    _display(payload, summary)
+    if outcome is not None and not outcome.passed:
+        raise CheckFailed(f"{name}: {outcome.reason}. Hint: {hint}")
+
+
+def _display(payload: dict[str, Any], summary: str) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python, outside any kernel
+        print(summary)
+        return
+    display({MIME_TYPE: payload, "text/plain": summary}, raw=True)
+
+
+def course_root(start: Path | None = None) -> Path | None:
+    """The course directory above ``start``: it holds ``jupyter_config.py`` and the manifest."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "jupyter_config.py").is_file() and (folder / "curriculum" / "manifest.yaml").is_file():
+            return folder
+    return None
+
+
+def _compat_references() -> dict[str, Any] | None:
+    state = os.environ.get(STATE_ENV)
+    if state:
+        path = Path(state) / COMPAT_FILE
+    else:
+        root = course_root()
+        if root is None:
+            return None
+        path = root / ".autograder" / COMPAT_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    checks = data.get("checks")
+    return checks if isinstance(checks, dict) else None
+
+
+def _kernel_parameters() -> dict[str, Any]:
+    main = sys.modules.get("__main__")
+    return dict(vars(main)) if main is not None else {}
+
+
+def _compare_with_local_reference(payload: dict[str, Any]) -> Any:
+    references = _compat_references()
+    if not references or payload["name"] not in references:
+        return None
+    reference = references[payload["name"]]
+    namespace = _kernel_parameters()
+    for key, expected in reference.get("parameters", {}).items():
+        if namespace.get(key) != expected:
+            return None  # not the default parameters: no reference here
+    from .compare import compare
+
+    expected = reference["labels"] if reference["spec"].get("kind") == "metric" else reference["value"]
+    return compare(payload["value"], expected, reference["spec"])

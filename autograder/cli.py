@@ -1,0 +1,294 @@
+"""``autograder``: argument parsing and printing over the library; nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import ConfigError, Settings, find_course_root, load_settings
+from .curriculum import Curriculum, ManifestError, UnknownName, load_curriculum
+from .evidence import iter_records, known_learners
+from .execute import MalformedNotebook
+from .mastery import PhaseProgress, phase_progress, progress_json
+from .workspace import WorkspaceError, check_learner_name
+
+
+class CliError(Exception):
+    """An error to print as one line, with exit status 2."""
+
+
+def _context(args: argparse.Namespace) -> tuple[Settings, Curriculum]:
+    root = find_course_root(Path(args.course) if args.course else None)
+    state = Path(args.state) if args.state else None
+    return load_settings(root, state_dir=state), load_curriculum(root)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .gradebook import ensure_assignment, generate_release
+
+    settings, curriculum = _context(args)
+    ids = args.assignment or [
+        a.id for a in curriculum.assignments() if not curriculum.phase(a.phase_id).planned
+    ]
+    for assignment_id in ids:
+        curriculum.assignment(assignment_id)
+        generate_release(settings, assignment_id)
+        ensure_assignment(settings, assignment_id)
+        print(f"released {assignment_id} to curriculum/{assignment_id}")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from .workspace import start
+
+    settings, curriculum = _context(args)
+    folder = start(settings, curriculum, args.assignment, args.learner)
+    print(f"{args.learner}: {args.assignment} is ready in {folder}")
+    print(f"open it with: autograder lab --learner {args.learner}")
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    settings, _ = _context(args)
+    folder = settings.workspaces_dir / check_learner_name(args.learner)
+    if not folder.is_dir():
+        raise CliError(
+            f"{args.learner} has no workspace yet; run: autograder start ASSIGNMENT --learner {args.learner}"
+        )
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={folder}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={args.port}",
+        "--no-browser",
+        f"--config={settings.root / 'jupyter_config.py'}",
+    ]
+    env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
+    return subprocess.call(cmd, env=env)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .workspace import submit
+
+    settings, curriculum = _context(args)
+    target = submit(settings, curriculum, args.assignment, args.learner)
+    print(f"{args.learner}: submitted {args.assignment} ({target})")
+    if args.grade:
+        args.learners = [args.learner]
+        return cmd_grade(args)
+    return 0
+
+
+def _print_result(result: object) -> None:
+    from .grade import SubmissionResult
+
+    if not isinstance(result, SubmissionResult):
+        print(f"error: {result}")
+        return
+    for line in result.errors:
+        print(f"error: {line}")
+    runs = max((len(nb.runs) for nb in result.notebooks), default=0)
+    scores = []
+    for i in range(runs):
+        got, total = result.score(i)
+        seed = next((nb.runs[i].parameters.get("seed") for nb in result.notebooks if len(nb.runs) > i), "?")
+        scores.append(f"seed {seed}: {got:g}/{total:g}")
+    print(f"graded {result.learner}/{result.assignment}: " + ", ".join(scores))
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grade import SubmissionError, grade_assignment
+
+    settings, curriculum = _context(args)
+    learners = [check_learner_name(n) for n in args.learners] if args.learners else None
+    results = grade_assignment(
+        settings, curriculum, args.assignment, learners=learners, seeds=args.seeds, on_result=_print_result
+    )
+    if not results:
+        print(f"no submissions of {args.assignment} to grade in {settings.submitted_dir}")
+    bad = sum(1 for r in results if isinstance(r, SubmissionError))
+    return 1 if bad and bad == len(results) else 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from .feedback import write_feedback
+
+    settings, curriculum = _context(args)
+    learners = [check_learner_name(n) for n in args.learners] if args.learners else known_learners(settings)
+    status = 0
+    for learner in learners:
+        try:
+            for path in write_feedback(settings, curriculum, args.assignment, learner):
+                print(f"wrote {path}")
+        except LookupError as exc:
+            print(f"error: {exc.args[0]}")
+            status = 1
+    return status
+
+
+def _state_cell(phase: PhaseProgress) -> str:
+    if phase.state == "mastered":
+        return "mastered"
+    if phase.state.startswith("unlocked"):
+        done = [a.latest_score for a in phase.assignments if a.latest_score is not None]
+        suffix = f" ({done[0]:.0%} so far)" if done else ""
+        return ("unlocked (notebooks coming)" if "planned" in phase.state else "unlocked") + suffix
+    if phase.state == "planned":
+        return "locked"
+    return "locked"
+
+
+def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
+    if not progress:
+        print("no learners yet")
+        return
+    phases = [p.phase for p in next(iter(progress.values()))]
+    width = max(8, *(len(n) for n in progress))
+    cols = [max(len(p), 28) for p in phases]
+    print("learner".ljust(width) + "  " + "  ".join(p.ljust(w) for p, w in zip(phases, cols)))
+    for learner, items in progress.items():
+        print(learner.ljust(width) + "  " + "  ".join(_state_cell(p).ljust(w) for p, w in zip(items, cols)))
+    print()
+    for learner, items in progress.items():
+        print(f"{learner}:")
+        for phase in items:
+            if phase.state == "mastered":
+                continue
+            if phase.missing_prerequisites:
+                print(f"  {phase.phase} is locked: needs {', '.join(phase.missing_prerequisites)} mastered")
+                break
+            for assignment in phase.assignments:
+                for gap in assignment.gaps:
+                    where = gap.notebook if gap.exercise == "*" else f"{gap.notebook} / {gap.exercise}"
+                    print(f"  {assignment.assignment}: {where}: {gap.problem}")
+        if all(p.state == "mastered" for p in items[:1]):
+            nxt = next((p for p in items if p.state != "mastered"), None)
+            if nxt is not None:
+                print(f"  has mastered everything before {nxt.phase}, which is {_state_cell(nxt)}")
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    settings, curriculum = _context(args)
+    if args.learner:
+        check_learner_name(args.learner)
+        if args.learner not in known_learners(settings):
+            raise CliError(
+                f"unknown learner {args.learner!r}; "
+                f"known learners: {', '.join(known_learners(settings)) or 'none'}"
+            )
+    learners = [args.learner] if args.learner else known_learners(settings)
+    progress = {n: phase_progress(curriculum, list(iter_records(settings, n))) for n in learners}
+    if args.json:
+        print(json.dumps([progress_json(n, p) for n, p in progress.items()], indent=1))
+    else:
+        print_progress_table(progress)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .validate import check_curriculum
+
+    settings, curriculum = _context(args)
+    report = check_curriculum(settings, curriculum, assignments=args.assignment, nbval=args.nbval)
+    for key, seconds in sorted(report.timings.items()):
+        print(f"  {seconds:6.1f} s  {key}")
+    for problem in report.problems:
+        print(f"FAIL {problem}")
+    print(f"autograder check: {len(report.problems)} problem(s)")
+    return 1 if report.problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import demo_state_dir, run_demo
+
+    root = find_course_root(Path(args.course) if args.course else None)
+    state = Path(args.state) if args.state else demo_state_dir(root)
+    settings, curriculum = load_settings(root, state_dir=state), load_curriculum(root)
+    progress = run_demo(settings, curriculum)
+    print()
+    print_progress_table(progress)
+    print(f"\nfeedback pages: {settings.feedback_dir}")
+    print(f"nbgrader sees the grades too: AUTOGRADER_STATE={settings.state_dir} nbgrader export")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    parser.add_argument("--course", help="the course directory (default: found from the working directory)")
+    parser.add_argument("--state", help="the working-state folder (default: .autograder in the course)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate curriculum/ from solutions/ with nbgrader")
+    p.add_argument("assignment", nargs="*")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("start", help="copy an assignment into a learner's workspace")
+    p.add_argument("assignment")
+    p.add_argument("--learner", required=True)
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser("lab", help="open JupyterLab on a learner's workspace")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--port", type=int, default=8888)
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("submit", help="submit a learner's workspace, then grade it")
+    p.add_argument("assignment")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--grade", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--seeds", type=int, default=None)
+    p.set_defaults(func=cmd_submit, learners=None)
+
+    p = sub.add_parser("grade", help="grade every submission of an assignment")
+    p.add_argument("assignment")
+    p.add_argument("--learner", dest="learners", action="append", help="only this learner (repeatable)")
+    p.add_argument("--seeds", type=int, default=None, help="parameter sets per submission (default 2)")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("feedback", help="write HTML feedback from the latest grading")
+    p.add_argument("assignment")
+    p.add_argument("--learner", dest="learners", action="append")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("progress", help="what is unlocked, and what stands in the way")
+    p.add_argument("--learner")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("check", help="validate every notebook of every phase (CI)")
+    p.add_argument("--assignment", action="append")
+    p.add_argument("--nbval", action=argparse.BooleanOptionalAction, default=True)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("demo", help="a throw-away course with three simulated learners")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (
+        CliError,
+        ConfigError,
+        ManifestError,
+        UnknownName,
+        WorkspaceError,
+        MalformedNotebook,
+        LookupError,
+    ) as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Settings read from the course's ``jupyter_config.py``, the one file nbgrader also reads."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "jupyter_config.py"
+STATE_ENV = "AUTOGRADER_STATE"
+
+
+class ConfigError(ValueError):
+    """The course directory or its configuration is not usable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the course lives and the limits a grading run works within."""
+
+    root: Path
+    state_dir: Path
+    db_url: str
+    course_id: str
+    cell_timeout: float
+    run_timeout: float
+    seeds: int
+    check_seeds: int
+    max_notebook_seconds: float
+    config: Config
+
+    @property
+    def submitted_dir(self) -> Path:
+        return self.state_dir / "submitted"
+
+    @property
+    def autograded_dir(self) -> Path:
+        return self.state_dir / "autograded"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.state_dir / "feedback"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.state_dir / "evidence"
+
+    @property
+    def references_dir(self) -> Path:
+        return self.state_dir / "references"
+
+    @property
+    def workspaces_dir(self) -> Path:
+        return self.state_dir / "workspaces"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.state_dir / "archive"
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` that holds ``jupyter_config.py``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file() and (folder / "curriculum").is_dir():
+            return folder
+    raise ConfigError(
+        f"no course directory at or above {here}: run autograder inside the repository "
+        f"(the folder with {CONFIG_FILE} and curriculum/), or pass --course DIR"
+    )
+
+
+def load_settings(root: Path | None = None, state_dir: Path | None = None) -> Settings:
+    """Read ``jupyter_config.py``; ``state_dir`` overrides where working state lives."""
+    root = find_course_root(root)
+    saved = os.environ.get(STATE_ENV)
+    if state_dir is not None:
+        os.environ[STATE_ENV] = str(Path(state_dir).resolve())
+    try:
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+    finally:
+        if saved is None:
+            os.environ.pop(STATE_ENV, None)
+        else:
+            os.environ[STATE_ENV] = saved
+    ours = config.get("Autograder", Config())
+    course = config.get("CourseDirectory", Config())
+    state = Path(ours.get("state_dir", root / ".autograder")).resolve()
+    state.mkdir(parents=True, exist_ok=True)  # SQLite creates the gradebook, not its folder
+    return Settings(
+        root=root,
+        state_dir=state,
+        db_url=str(course.get("db_url", f"sqlite:///{state / 'gradebook.db'}")),
+        course_id=str(course.get("course_id", "")),
+        cell_timeout=float(ours.get("cell_timeout", 60)),
+        run_timeout=float(ours.get("run_timeout", 300)),
+        seeds=int(ours.get("seeds", 2)),
+        check_seeds=int(ours.get("check_seeds", 3)),
+        max_notebook_seconds=float(ours.get("max_notebook_seconds", 60)),
+        config=config,
+    )

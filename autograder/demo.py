@@ -1,0 +1,133 @@
+"""The demo course: three simulated learners work through phase 1 and are graded.
+
+It runs in a throw-away state folder with its own SQLite gradebook, so it never touches
+a real class. The learners' notebooks are made from the release the way a learner would
+fill it in:
+
+- ``alice`` writes a correct solution in every exercise;
+- ``bob`` leaves some exercises unfinished and gets one wrong;
+- ``carol`` hard-codes her answers to the default seed's data: she pins ``seed = 0`` in
+  her first answer cell, so every answer she reports is the default seed's whatever data
+  the grader hands her. That passes the default seed and fails every other one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .config import Settings
+from .curriculum import Curriculum
+from .evidence import iter_records
+from .feedback import write_feedback
+from .grade import grade_assignment
+from .gradebook import ensure_assignment
+from .mastery import PhaseProgress, phase_progress
+from .workspace import start, submit, workspace_dir
+
+DEMO_ASSIGNMENT = "phase1-foundations"
+LEARNERS = ("alice", "bob", "carol")
+
+
+def _solution_code(source: str) -> str:
+    """The solution as a learner would type it: the markers gone, hidden tests not there."""
+    lines = [
+        line
+        for line in source.splitlines()
+        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+    ]
+    return "\n".join(lines)
+
+
+def _solution_cells(source_nb: NotebookNode) -> dict[str, str]:
+    cells = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            cells[meta["grade_id"]] = _solution_code(cell.source)
+    return cells
+
+
+def fill_in(release: NotebookNode, source: NotebookNode, learner: str) -> NotebookNode:
+    """A learner's copy of ``release`` with their answers typed into the answer cells."""
+    answers = _solution_cells(source)
+    nb = nbformat.from_dict(release)
+    answer_ids = [
+        gid for gid in (c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells) if gid in answers
+    ]
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id not in answers:
+            continue
+        index = answer_ids.index(grade_id)
+        code = answers[grade_id]
+        if learner == "bob":
+            if index % 3 == 1:
+                continue  # left unfinished: the release stub stays
+            if index == 2:
+                code = re.sub(r"\breturn\b", "return 1 + 0 *", code, count=1)  # an off-by-one slip
+        if learner == "carol" and index == 0:
+            code = "seed = 0  # my answers are the ones I computed for the default data\n" + code
+        cell.source = code
+    return nb
+
+
+def run_demo(
+    settings: Settings,
+    curriculum: Curriculum,
+    *,
+    log: Callable[[str], None] = print,
+    rng_seed: int = 2026,
+) -> dict[str, list[PhaseProgress]]:
+    """Play the demo course and return each learner's progress."""
+    if settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+    settings.state_dir.mkdir(parents=True)
+    assignment = curriculum.assignment(DEMO_ASSIGNMENT)
+    log(f"demo course in {settings.state_dir} (gradebook {settings.db_url})")
+    ensure_assignment(settings, assignment.id)
+    for learner in LEARNERS:
+        folder = start(settings, curriculum, assignment.id, learner)
+        for spec in assignment.notebooks:
+            path = folder / spec.file
+            source = nbformat.read(str(curriculum.source_dir(assignment.id) / spec.file), as_version=4)
+            release = nbformat.read(str(path), as_version=4)
+            nbformat.write(fill_in(release, source, learner), str(path))
+        submit(settings, curriculum, assignment.id, learner)
+        log(f"{learner} worked in {workspace_dir(settings, learner, assignment.id)} and submitted")
+    grade_assignment(
+        settings,
+        curriculum,
+        assignment.id,
+        rng=random.Random(rng_seed),
+        on_result=lambda r: log(_result_line(r)),
+    )
+    progress = {}
+    for learner in LEARNERS:
+        write_feedback(settings, curriculum, assignment.id, learner)
+        progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
+    return progress
+
+
+def _result_line(result: object) -> str:
+    from .grade import SubmissionResult
+
+    if not isinstance(result, SubmissionResult):
+        return f"error: {result}"
+    got, total = result.score(0)
+    parts = [f"graded {result.learner}: {got:g}/{total:g} with the default seed"]
+    for i in range(1, max(len(nb.runs) for nb in result.notebooks)):
+        g, t = result.score(i)
+        seed = result.notebooks[0].runs[i].parameters.get("seed")
+        parts.append(f"{g:g}/{t:g} with seed {seed}")
+    return ", ".join(parts)
+
+
+def demo_state_dir(root: Path) -> Path:
+    return root / ".autograder-demo"

@@ -1,0 +1,382 @@
+"""The grading pipeline over a batch of submissions.
+
+For each submission: nbgrader restores locked and test cells from the gradebook, papermill
+runs the notebook under every parameter set (the default, plus seeds drawn for this
+submission and recorded), the values each test cell reported are compared outside the
+kernel with the solution's values for the same parameters, the default-parameter scores
+go to nbgrader's gradebook, and the whole story goes into an evidence record. One bad
+submission (unreadable, tampered, crashing, hanging) costs only itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.utils import parse_utc
+
+from . import __version__
+from .compare import compare
+from .config import Settings
+from .curriculum import Assignment, Curriculum, UnknownName
+from .evidence import EvidenceRecord, write_record
+from .execute import (
+    ExecutedNotebook,
+    MalformedNotebook,
+    default_parameters,
+    read_notebook,
+    run_notebook,
+    scratch_copy,
+)
+from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores
+from .reference import Reference, get_reference, source_notebook
+from .reports import collect_reports
+from .storage import sha256_bytes, sha256_file
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    reason: str
+    hint: str
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    score: float
+    error: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    parameters: dict[str, Any]
+    status: str
+    reason: str
+    seconds: float
+    cells: dict[str, CellResult]
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.cells.values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.cells.values())
+
+
+@dataclass
+class NotebookResult:
+    notebook: str
+    status: str  # graded | missing | malformed | wrong-notebook
+    message: str = ""
+    sha256: str = ""
+    tampering: list[str] = field(default_factory=list)
+    runs: list[RunResult] = field(default_factory=list)
+
+
+@dataclass
+class SubmissionResult:
+    learner: str
+    assignment: str
+    notebooks: list[NotebookResult]
+    errors: list[str]
+    evidence: EvidenceRecord | None = None
+
+    def score(self, run_index: int = 0) -> tuple[float, float]:
+        got = total = 0.0
+        for nb in self.notebooks:
+            if len(nb.runs) > run_index:
+                got += nb.runs[run_index].score
+                total += nb.runs[run_index].max_score
+        return got, total
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be graded at all; the message names it and the fix."""
+
+
+def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
+    """Score each test cell: full points when every reference check matches and no error."""
+    reports = collect_reports(run.notebook)
+    cells: dict[str, CellResult] = {}
+    for grade_id, expected_cell in reference.cells.items():
+        points = float(expected_cell["points"])
+        learner = reports.get(grade_id)
+        result = CellResult(grade_id=grade_id, points=points, score=0.0)
+        if learner is None or not learner.ran:
+            reason = run.outcome.reason or "the cell did not run"
+            result.error = f"not run: {reason}"
+        elif learner.error:
+            result.error = learner.error
+        for name, entry in expected_cell["checks"].items():
+            hint = str(entry.get("hint", ""))
+            payloads = learner.checks.get(name, []) if learner else []
+            if not payloads:
+                result.checks.append(
+                    CheckResult(name, False, "not reported: the cell stopped before it", hint)
+                )
+                continue
+            expected = entry["labels"] if entry["spec"].get("kind") == "metric" else entry["value"]
+            outcomes = [compare(p.get("value", {}), expected, entry["spec"]) for p in payloads]
+            failed = [o for o in outcomes if not o.passed]
+            if failed:
+                result.checks.append(CheckResult(name, False, failed[0].reason, hint))
+            else:
+                result.checks.append(CheckResult(name, True, outcomes[0].reason, hint))
+        if expected_cell["checks"] and not result.error and all(c.passed for c in result.checks):
+            result.score = points
+        cells[grade_id] = result
+    return RunResult(run.parameters, run.outcome.status, run.outcome.reason, run.outcome.seconds, cells)
+
+
+def parameter_sets(default: dict[str, Any], seeds: int, rng: random.Random) -> list[dict[str, Any]]:
+    """The default parameters, then ``seeds - 1`` sets with a freshly drawn seed."""
+    sets = [dict(default)]
+    used = {default.get("seed")}
+    while len(sets) < max(1, seeds):
+        seed = rng.randrange(1, 2**31 - 1)
+        if seed not in used:
+            used.add(seed)
+            sets.append({**default, "seed": seed})
+    return sets
+
+
+def _submission_dir(settings: Settings, learner: str, assignment_id: str) -> Path:
+    return settings.submitted_dir / learner / assignment_id
+
+
+def _timestamp(folder: Path) -> datetime | None:
+    path = folder / "timestamp.txt"
+    try:
+        return parse_utc(path.read_text().strip())
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _zero_run(reference: Reference, status: str, reason: str) -> RunResult:
+    cells = {
+        gid: CellResult(gid, float(cell["points"]), 0.0, error=reason)
+        for gid, cell in reference.cells.items()
+    }
+    return RunResult(reference.parameters, status, reason, 0.0, cells)
+
+
+def grade_notebook(
+    settings: Settings,
+    assignment_id: str,
+    notebook: str,
+    learner: str,
+    submitted: NotebookNode,
+    params: list[dict[str, Any]],
+    cwd_source: Path,
+) -> tuple[NotebookResult, list[ExecutedNotebook]]:
+    """Sanitise one submitted notebook and run it under every parameter set."""
+    result = NotebookResult(notebook, "graded")
+    sanitized, result.tampering = sanitize(settings, submitted, assignment_id, notebook, learner)
+    executed: list[ExecutedNotebook] = []
+    for parameters in params:
+        reference = get_reference(settings, assignment_id, notebook, parameters)
+        with scratch_copy(cwd_source) as cwd:
+            run = run_notebook(
+                copy.deepcopy(sanitized),
+                parameters,
+                cwd,
+                cell_timeout=settings.cell_timeout,
+                run_timeout=settings.run_timeout,
+            )
+        executed.append(run)
+        result.runs.append(score_run(reference, run))
+    return result, executed
+
+
+def grade_submission(
+    settings: Settings,
+    curriculum: Curriculum,
+    assignment: Assignment,
+    learner: str,
+    *,
+    seeds: int,
+    rng: random.Random,
+) -> SubmissionResult:
+    """Grade one learner's submission of ``assignment``; never raises for bad notebooks."""
+    folder = _submission_dir(settings, learner, assignment.id)
+    if not folder.is_dir():
+        raise SubmissionError(
+            f"no submission from {learner!r} for {assignment.id!r} (looked in {folder}); "
+            f"the learner submits with: autograder submit {assignment.id} --learner {learner}"
+        )
+    errors: list[str] = []
+    expected = {nb.file for nb in assignment.notebooks}
+    for extra in sorted(p.name for p in folder.glob("*.ipynb") if p.name not in expected):
+        errors.append(
+            f"{learner}/{assignment.id}/{extra}: not part of {assignment.id} "
+            f"(its notebooks are {', '.join(sorted(expected))}); "
+            "it was ignored, submit it to its own assignment"
+        )
+    executed_files: dict[str, NotebookNode] = {}
+    results: list[NotebookResult] = []
+    file_hashes: dict[str, str] = {}
+    params: list[dict[str, Any]] | None = None
+    for spec in assignment.notebooks:
+        source = source_notebook(settings, assignment.id, spec.name)
+        if params is None:
+            params = parameter_sets(default_parameters(read_notebook(source)), seeds, rng)
+        path = folder / spec.file
+        label = f"{learner}/{assignment.id}/{spec.file}"
+        if not path.is_file():
+            results.append(
+                _unrunnable(settings, assignment.id, spec.name, params, "missing", f"{label}: missing")
+            )
+            errors.append(f"{label}: not submitted; it scores zero (submit it with autograder submit)")
+            continue
+        file_hashes[spec.file] = sha256_file(path)
+        try:
+            submitted = read_notebook(path)
+            nbformat.validate(submitted)
+        except (MalformedNotebook, nbformat.ValidationError) as exc:
+            message = (
+                str(exc)
+                if isinstance(exc, MalformedNotebook)
+                else (
+                    f"{path}: not a valid notebook ({str(exc).splitlines()[0][:120]}); "
+                    "restore it from the release, then submit again"
+                )
+            )
+            results.append(_unrunnable(settings, assignment.id, spec.name, params, "malformed", message))
+            errors.append(message)
+            continue
+        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in submitted.cells} - {None}
+        known = known_grade_ids(settings, assignment.id, spec.name)
+        if ids and not ids & known:
+            message = (
+                f"{label}: its cells belong to another notebook (no cell id matches {spec.file}); "
+                f"submit the notebook that {assignment.id} released under this name"
+            )
+            results.append(_unrunnable(settings, assignment.id, spec.name, params, "wrong-notebook", message))
+            errors.append(message)
+            continue
+        try:
+            result, runs = grade_notebook(
+                settings,
+                assignment.id,
+                spec.name,
+                learner,
+                submitted,
+                params,
+                curriculum.release_dir(assignment.id),
+            )
+        except Exception as exc:  # nbgrader rejects metadata it cannot repair, for instance
+            message = f"{label}: could not be graded ({type(exc).__name__}: {str(exc)[:200]})"
+            results.append(_unrunnable(settings, assignment.id, spec.name, params, "malformed", message))
+            errors.append(message)
+            continue
+        result.sha256 = file_hashes[spec.file]
+        for change in result.tampering:
+            errors.append(f"{label}: restored from the release: {change}")
+        results.append(result)
+        for run in runs:
+            executed_files[f"executed/{spec.name}.seed{run.parameters.get('seed')}.ipynb"] = run.notebook
+        _write_autograded(settings, learner, assignment.id, spec.name, runs[0].notebook, folder)
+    assert params is not None
+    submission_hash = sha256_bytes(repr(sorted(file_hashes.items())).encode())
+    record = {
+        "learner": learner,
+        "assignment": assignment.id,
+        "phase": assignment.phase_id,
+        "graded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "grader_version": __version__,
+        "submitted_at": (_timestamp(folder) or datetime.fromtimestamp(0, UTC)).isoformat(),
+        "submission": {"sha256": submission_hash, "files": file_hashes},
+        "source": {
+            spec.name: sha256_file(source_notebook(settings, assignment.id, spec.name))
+            for spec in assignment.notebooks
+        },
+        "parameter_sets": params,
+        "notebooks": {r.notebook: asdict(r) for r in results},
+        "errors": errors,
+    }
+    evidence = write_record(settings, record, executed_files)
+    scores = {
+        r.notebook: {gid: cell.score for gid, cell in r.runs[0].cells.items()} for r in results if r.runs
+    }
+    write_scores(settings, assignment.id, learner, _timestamp(folder), scores)
+    return SubmissionResult(learner, assignment.id, results, errors, evidence)
+
+
+def _unrunnable(
+    settings: Settings,
+    assignment_id: str,
+    notebook: str,
+    params: list[dict[str, Any]],
+    status: str,
+    message: str,
+) -> NotebookResult:
+    """A notebook we could not run: every test cell scores zero, with the reason."""
+    runs = [_zero_run(get_reference(settings, assignment_id, notebook, p), status, message) for p in params]
+    return NotebookResult(notebook, status, message, runs=runs)
+
+
+def _write_autograded(
+    settings: Settings, learner: str, assignment_id: str, notebook: str, nb: NotebookNode, submitted: Path
+) -> None:
+    """The default-parameter run where formgrader and ``generate_feedback`` look for it."""
+    target = settings.autograded_dir / learner / assignment_id
+    target.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target / f"{notebook}.ipynb"))
+    stamp = submitted / "timestamp.txt"
+    if stamp.is_file():
+        shutil.copy2(stamp, target / "timestamp.txt")
+
+
+def submitted_learners(settings: Settings, assignment_id: str) -> list[str]:
+    if not settings.submitted_dir.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in settings.submitted_dir.iterdir()
+        if (p / assignment_id).is_dir() and not p.name.startswith(".")
+    )
+
+
+def grade_assignment(
+    settings: Settings,
+    curriculum: Curriculum,
+    assignment_id: str,
+    *,
+    learners: Iterable[str] | None = None,
+    seeds: int | None = None,
+    rng: random.Random | None = None,
+    on_result: Callable[[SubmissionResult | SubmissionError], None] | None = None,
+) -> list[SubmissionResult | SubmissionError]:
+    """Grade every submission of ``assignment_id`` (or the named learners')."""
+    assignment = curriculum.assignment(assignment_id)
+    phase = curriculum.phase(assignment.phase_id)
+    if phase.planned:
+        raise UnknownName(f"phase {phase.id!r} is planned and has no notebooks to grade yet")
+    ensure_assignment(settings, assignment_id)
+    names = list(learners) if learners is not None else submitted_learners(settings, assignment_id)
+    rng = rng or random.Random()
+    results: list[SubmissionResult | SubmissionError] = []
+    for learner in names:
+        try:
+            outcome: SubmissionResult | SubmissionError = grade_submission(
+                settings, curriculum, assignment, learner, seeds=seeds or settings.seeds, rng=rng
+            )
+        except SubmissionError as exc:
+            outcome = exc
+        results.append(outcome)
+        if on_result:
+            on_result(outcome)
+    return results

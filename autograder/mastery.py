@@ -1,0 +1,151 @@
+"""Progress as a pure function of the manifest and the evidence records.
+
+A phase is *mastered* when, for each of its assignments (for a phase with tracks: for
+every assignment of one track), some evidence record meets the phase's mastery rule:
+every notebook scores at least ``min_notebook_score`` on every parameter set, the core
+exercises score full marks on every parameter set, and the record covers at least
+``min_parameter_sets`` parameter sets. Mastery once shown stays shown. A phase is
+*unlocked* when every phase it requires is mastered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .curriculum import Assignment, Curriculum, MasteryRule, Phase
+from .evidence import EvidenceRecord
+
+
+@dataclass
+class Gap:
+    """One thing that stands between a learner and mastery of an assignment."""
+
+    notebook: str
+    exercise: str
+    problem: str
+
+
+@dataclass
+class AssignmentProgress:
+    assignment: str
+    mastered: bool
+    records: int
+    latest_score: float | None
+    gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass
+class PhaseProgress:
+    phase: str
+    title: str
+    state: str  # mastered | unlocked | locked | planned
+    missing_prerequisites: list[str]
+    assignments: list[AssignmentProgress]
+    track: str | None = None
+
+
+def record_gaps(record: EvidenceRecord, assignment: Assignment, rule: MasteryRule) -> list[Gap]:
+    """What this record lacks for mastery; empty when it proves mastery."""
+    gaps: list[Gap] = []
+    data = record.data
+    sets = len(data.get("parameter_sets", []))
+    if sets < rule.min_parameter_sets:
+        gaps.append(
+            Gap("*", "*", f"graded under {sets} parameter set(s); mastery needs {rule.min_parameter_sets}")
+        )
+    notebooks = data.get("notebooks", {})
+    for spec in assignment.notebooks:
+        nb = notebooks.get(spec.name)
+        if nb is None or not nb.get("runs"):
+            gaps.append(Gap(spec.name, "*", "not graded in this submission"))
+            continue
+        if nb.get("status") != "graded":
+            gaps.append(Gap(spec.name, "*", nb.get("message") or nb.get("status", "not graded")))
+            continue
+        failing: dict[str, list[str]] = {}
+        for run in nb["runs"]:
+            seed = run.get("parameters", {}).get("seed")
+            total = sum(c["points"] for c in run["cells"].values())
+            score = sum(c["score"] for c in run["cells"].values())
+            if total and score / total < rule.min_notebook_score:
+                gaps.append(
+                    Gap(
+                        spec.name,
+                        "*",
+                        f"scored {score:g}/{total:g} ({score / total:.0%}) with seed {seed}; "
+                        f"needs {rule.min_notebook_score:.0%} on every seed",
+                    )
+                )
+            for grade_id, cell in run["cells"].items():
+                if cell["score"] < cell["points"]:
+                    failing.setdefault(grade_id, []).append(str(seed))
+        for grade_id, seeds in failing.items():
+            core = grade_id in spec.core and rule.core_full_marks
+            label = "core exercise, needs full marks" if core else "exercise"
+            gaps.append(Gap(spec.name, grade_id, f"{label}: failed with seed {', '.join(seeds)}"))
+    return gaps
+
+
+def _blocking(gaps: list[Gap], assignment: Assignment, rule: MasteryRule) -> bool:
+    """Exercise-level gaps block mastery only for core exercises; the rest already counted."""
+    for gap in gaps:
+        if gap.exercise == "*":
+            return True
+        if rule.core_full_marks and gap.exercise in assignment.notebook(gap.notebook).core:
+            return True
+    return False
+
+
+def assignment_progress(
+    assignment: Assignment, rule: MasteryRule, records: list[EvidenceRecord]
+) -> AssignmentProgress:
+    mine = sorted((r for r in records if r.assignment == assignment.id), key=lambda r: r.graded_at)
+    if not mine:
+        gap = Gap("*", "*", "no graded submission yet")
+        return AssignmentProgress(assignment.id, False, 0, None, [gap])
+    mastered = any(not _blocking(record_gaps(r, assignment, rule), assignment, rule) for r in mine)
+    latest = mine[-1]
+    gaps = [] if mastered else record_gaps(latest, assignment, rule)
+    score = total = 0.0
+    for nb in latest.data.get("notebooks", {}).values():
+        if nb.get("runs"):
+            score += sum(c["score"] for c in nb["runs"][0]["cells"].values())
+            total += sum(c["points"] for c in nb["runs"][0]["cells"].values())
+    return AssignmentProgress(assignment.id, mastered, len(mine), score / total if total else None, gaps)
+
+
+def phase_progress(curriculum: Curriculum, records: list[EvidenceRecord]) -> list[PhaseProgress]:
+    """Every phase's state for one learner, from that learner's records alone."""
+    result: list[PhaseProgress] = []
+    mastered: set[str] = set()
+    for phase in curriculum.phases:
+        missing = [req for req in phase.requires if req not in mastered]
+        progress = _one_phase(phase, records)
+        if phase.planned:
+            state = "planned" if missing else "unlocked (planned)"
+        elif all(a.mastered for a in progress[0]) and progress[0]:
+            state = "mastered" if not missing else "locked"
+        else:
+            state = "locked" if missing else "unlocked"
+        if state == "mastered":
+            mastered.add(phase.id)
+        result.append(PhaseProgress(phase.id, phase.title, state, missing, progress[0], progress[1]))
+    return result
+
+
+def _one_phase(phase: Phase, records: list[EvidenceRecord]) -> tuple[list[AssignmentProgress], str | None]:
+    if not phase.tracks:
+        return [assignment_progress(a, phase.mastery, records) for a in phase.assignments], None
+    best: tuple[list[AssignmentProgress], str | None] = ([], None)
+    for track in phase.tracks:
+        items = [assignment_progress(a, phase.mastery, records) for a in track.assignments]
+        if items and all(a.mastered for a in items):
+            return items, track.id
+        if not best[0] or sum(a.records for a in items) > sum(a.records for a in best[0]):
+            best = (items, track.id)
+    return best
+
+
+def progress_json(learner: str, phases: list[PhaseProgress]) -> dict[str, Any]:
+    return {"learner": learner, "phases": [asdict(p) for p in phases]}

@@ -1,0 +1,249 @@
+"""``autograder check``: everything CI proves about every notebook of every phase.
+
+Each problem is reported as ``path: cell: what is wrong``. The checks run in a
+throw-away state folder, so they never touch an instructor's gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .config import Settings, load_settings
+from .curriculum import Assignment, Curriculum
+from .execute import default_parameters, read_notebook, run_notebook, scratch_copy
+from .grade import score_run
+from .gradebook import generate_release, sanitize
+from .reference import compute_reference, write_compat_references
+
+SOLUTION_MARKERS = (
+    "### BEGIN SOLUTION",
+    "### END SOLUTION",
+    "### BEGIN HIDDEN TESTS",
+    "### END HIDDEN TESTS",
+)
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def fail(self, where: str, what: str) -> None:
+        self.problems.append(f"{where}: {what}")
+
+
+def committed_outputs(path: Path, nb: NotebookNode) -> Iterator[str]:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+            yield f"{path}: cell {cell.get('id', '?')}: committed outputs or execution count; clear them"
+
+
+def _region_lines(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+            continue
+        if end in line:
+            inside = False
+            continue
+        if inside and len(line.strip()) >= 12 and not line.strip().startswith("#"):
+            lines.append(line.strip())
+    return lines
+
+
+def leaked_text(source: NotebookNode, release: NotebookNode) -> list[tuple[str, str]]:
+    """(cell id, leaked line) for solution or hidden-test code that appears in the release."""
+    release_cells = [(c.get("id", "?"), c.source) for c in release.cells]
+    leaks = []
+    for cell in source.cells:
+        secret = _region_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+        secret += _region_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+        for line in secret:
+            for cell_id, text in release_cells:
+                if line in text:
+                    leaks.append((cell_id, line))
+    for cell_id, text in release_cells:
+        for marker in SOLUTION_MARKERS:
+            if marker in text:
+                leaks.append((cell_id, marker))
+    return leaks
+
+
+def _comparable(nb: NotebookNode) -> list[tuple[str, str, str]]:
+    return [
+        (c.cell_type, c.source, json.dumps(c.get("metadata", {}).get("nbgrader", {}), sort_keys=True))
+        for c in nb.cells
+    ]
+
+
+def check_assignment(
+    settings: Settings,
+    curriculum: Curriculum,
+    assignment: Assignment,
+    report: CheckReport,
+    *,
+    log: Callable[[str], None] = print,
+) -> None:
+    """All notebook checks for one assignment, in a throw-away state folder."""
+    source_dir = curriculum.source_dir(assignment.id)
+    release_dir = curriculum.release_dir(assignment.id)
+    check_names: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+        scratch = load_settings(settings.root, state_dir=Path(tmp) / "state")
+        generated = Path(tmp) / "release"
+        generate_release(scratch, assignment.id, generated)
+        for spec in assignment.notebooks:
+            source_path = source_dir / spec.file
+            release_path = release_dir / spec.file
+            where = str(source_path.relative_to(settings.root))
+            if not source_path.is_file():
+                report.fail(where, "missing: the manifest lists it but solutions/ does not have it")
+                continue
+            source = read_notebook(source_path)
+            report.problems.extend(committed_outputs(source_path.relative_to(settings.root), source))
+            if not release_path.is_file():
+                report.fail(str(release_path.relative_to(settings.root)), "missing; run: autograder release")
+                continue
+            release = read_notebook(release_path)
+            report.problems.extend(committed_outputs(release_path.relative_to(settings.root), release))
+            fresh = read_notebook(generated / assignment.id / spec.file)
+            if _comparable(fresh) != _comparable(release):
+                report.fail(
+                    str(release_path.relative_to(settings.root)),
+                    "out of sync with solutions/ (nbgrader generate_assignment makes something else); "
+                    "run: autograder release",
+                )
+            for cell_id, line in leaked_text(source, release):
+                report.fail(f"{release_path.relative_to(settings.root)}: cell {cell_id}", f"leaks {line!r}")
+            defaults = default_parameters(source)
+            if "seed" not in defaults:
+                report.fail(where, "no `seed` in a cell tagged `parameters`")
+                continue
+            seeds = [
+                defaults["seed"],
+                *[defaults["seed"] + 1000 + i for i in range(settings.check_seeds - 1)],
+            ]
+            references = []
+            for seed in seeds:
+                params = {**defaults, "seed": seed}
+                started = time.monotonic()
+                try:
+                    reference = compute_reference(scratch, assignment.id, spec.name, params)
+                except Exception as exc:
+                    report.fail(where, f"the solution does not run cleanly with seed {seed}: {exc}")
+                    break
+                seconds = time.monotonic() - started
+                report.timings[f"{where} seed {seed}"] = seconds
+                if seconds > settings.max_notebook_seconds:
+                    report.fail(
+                        where,
+                        f"took {seconds:.0f} s with seed {seed}; the limit is "
+                        f"{settings.max_notebook_seconds:.0f} s",
+                    )
+                references.append(reference)
+                for grade_id, cell in reference.cells.items():
+                    if not cell["checks"]:
+                        report.fail(f"{where}: cell {grade_id}", "graded cell reports no out-of-kernel check")
+                    if seed == defaults["seed"]:
+                        for name in cell["checks"]:
+                            owner = f"{where}: cell {grade_id}"
+                            if name in check_names and check_names[name] != owner:
+                                report.fail(owner, f"check name {name!r} is also used in {check_names[name]}")
+                            check_names[name] = owner
+                # a second run of the solution, graded against the first: full marks
+                with scratch_copy(source_dir) as cwd:
+                    again = run_notebook(
+                        source,
+                        params,
+                        cwd,
+                        cell_timeout=scratch.cell_timeout,
+                        run_timeout=scratch.run_timeout,
+                    )
+                for grade_id, cell in score_run(reference, again).cells.items():
+                    if cell.score < cell.points:
+                        failed = [c.name for c in cell.checks if not c.passed]
+                        report.fail(
+                            f"{where}: cell {grade_id}",
+                            f"the solution scores {cell.score:g}/{cell.points:g} with seed {seed} "
+                            f"({cell.error or 'checks ' + ', '.join(failed)}); is it deterministic?",
+                        )
+            if not references:
+                continue
+            write_compat_references(settings, references[:1])
+            # the untouched release, graded as a submission: zero on every graded cell
+            sanitized, _ = sanitize(scratch, release, assignment.id, spec.name, "untouched-release")
+            with scratch_copy(release_dir) as cwd:
+                run = run_notebook(
+                    sanitized,
+                    references[0].parameters,
+                    cwd,
+                    cell_timeout=scratch.cell_timeout,
+                    run_timeout=scratch.run_timeout,
+                )
+            for grade_id, cell in score_run(references[0], run).cells.items():
+                if cell.score > 0:
+                    report.fail(
+                        f"{release_path.relative_to(settings.root)}: cell {grade_id}",
+                        f"the untouched release scores {cell.score:g}; a test must fail before "
+                        "the learner writes anything",
+                    )
+            log(f"checked {where} ({len(references)} seeds)")
+
+
+def run_nbval(settings: Settings, assignment: Assignment, report: CheckReport) -> None:
+    """``pytest --nbval-lax`` over the solution notebooks, as a separate process."""
+    folder = settings.root / "solutions" / assignment.id
+    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(folder)]
+    proc = subprocess.run(cmd, cwd=settings.root, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-15:])
+        report.fail(str(folder.relative_to(settings.root)), f"pytest --nbval-lax failed:\n{tail}")
+
+
+def check_curriculum(
+    settings: Settings,
+    curriculum: Curriculum,
+    *,
+    assignments: list[str] | None = None,
+    nbval: bool = True,
+    log: Callable[[str], None] = print,
+) -> CheckReport:
+    report = CheckReport()
+    for folder in ("solutions", "curriculum"):
+        for path in sorted((settings.root / folder).rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
+            try:
+                nbformat.read(str(path), as_version=4)
+            except Exception as exc:
+                report.fail(str(path.relative_to(settings.root)), f"not a readable notebook: {exc}")
+    for assignment in curriculum.assignments():
+        if assignments and assignment.id not in assignments:
+            continue
+        if curriculum.phase(assignment.phase_id).planned:
+            continue
+        check_assignment(settings, curriculum, assignment, report, log=log)
+        if nbval:
+            run_nbval(settings, assignment, report)
+            log(f"nbval {assignment.id}: {'ok' if not report.problems else 'see problems'}")
+    names = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
+    for assignment in curriculum.assignments():
+        for spec in assignment.notebooks:
+            if not names.match(spec.file):
+                report.fail(
+                    f"curriculum/manifest.yaml: {assignment.id}",
+                    f"notebook name {spec.file!r} should look like NN-topic.ipynb",
+                )
+    return report

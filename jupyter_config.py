@@ -1,0 +1,44 @@
+"""One configuration for nbgrader, Jupyter and the autograder.
+
+It makes this repository an nbgrader course directory: ``solutions/`` is nbgrader's source
+folder and ``curriculum/`` its release folder. Everything that changes while a course
+runs (gradebook, submissions, autograded copies, feedback, evidence, learner workspaces)
+lives under one git-ignored state folder, ``.autograder/`` unless ``AUTOGRADER_STATE``
+names another (the demo uses a throw-away one).
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+ROOT = Path(__file__).resolve().parent
+STATE = Path(os.environ.get("AUTOGRADER_STATE") or ROOT / ".autograder").resolve()
+
+
+def _under_state(name: str) -> str:
+    return os.path.relpath(STATE / name, ROOT)
+
+
+# --- nbgrader: the course directory -------------------------------------------------
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.course_id = "ml-career"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "curriculum"
+c.CourseDirectory.submitted_directory = _under_state("submitted")
+c.CourseDirectory.autograded_directory = _under_state("autograded")
+c.CourseDirectory.feedback_directory = _under_state("feedback")
+c.CourseDirectory.solution_directory = _under_state("released-solutions")
+c.CourseDirectory.db_url = os.environ.get("AUTOGRADER_DB_URL") or f"sqlite:///{STATE / 'gradebook.db'}"
+c.Exchange.root = str(STATE / "exchange")
+c.Exchange.path_includes_course = True
+c.Execute.timeout = 60
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# --- the autograder -------------------------------------------------------------------
+c.Autograder.state_dir = str(STATE)
+c.Autograder.cell_timeout = 60  # seconds one cell may run before it is interrupted
+c.Autograder.run_timeout = 300  # seconds for one whole notebook run, kernel start included
+c.Autograder.seeds = 2  # parameter sets per submission: the default plus one drawn at random
+c.Autograder.check_seeds = 3  # parameter sets `autograder check` runs every solution under
+c.Autograder.max_notebook_seconds = 60  # `autograder check` fails a slower solution notebook
