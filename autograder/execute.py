@@ -11,7 +11,6 @@ a reason instead of an exception, and the kernel's environment is given explicit
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any
 
 import nbformat
 import psutil
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from papermill.clientwrap import PapermillNotebookClient
@@ -77,8 +77,12 @@ class GradingEngine(NBClientEngine):
         env: dict[str, str] = kwargs.pop("kernel_env")
         cwd: str = kwargs.pop("run_cwd")
         kwargs.pop("input_path", None)
+        # IPC sockets in a private folder: no TCP port for other local processes to reach.
+        sockets = tempfile.mkdtemp(prefix="autograder-kernel-")
+        km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "k"))
         client = PapermillNotebookClient(
             nb_man,
+            km=km,
             timeout=execution_timeout,
             startup_timeout=start_timeout,
             kernel_name=kernel_name,
@@ -110,6 +114,7 @@ class GradingEngine(NBClientEngine):
             timer.cancel()
             outcome.seconds = time.monotonic() - started
             _kill_tree(client)
+            shutil.rmtree(sockets, ignore_errors=True)
         return nb_man.nb
 
 

@@ -25,6 +25,7 @@ from .execute import default_parameters, read_notebook, run_notebook, scratch_co
 from .grade import score_run
 from .gradebook import generate_release, sanitize
 from .reference import compute_reference, write_compat_references
+from .reports import grade_cells
 
 SOLUTION_MARKERS = (
     "### BEGIN SOLUTION",
@@ -63,14 +64,34 @@ def _region_lines(source: str, begin: str, end: str) -> list[str]:
     return lines
 
 
+def _public_text(source: str) -> str:
+    """A source cell without its solution and hidden-test regions: what the author shows."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if "### BEGIN SOLUTION" in line or "### BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "### END SOLUTION" in line or "### END HIDDEN TESTS" in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def leaked_text(source: NotebookNode, release: NotebookNode) -> list[tuple[str, str]]:
-    """(cell id, leaked line) for solution or hidden-test code that appears in the release."""
+    """(cell id, leaked line) for solution or hidden-test code that appears in the release.
+
+    A line the author also shows outside the secret regions (in a worked example, a
+    visible test, a prompt) is public, not a leak.
+    """
     release_cells = [(c.get("id", "?"), c.source) for c in release.cells]
+    public = "\n".join(_public_text(c.source) for c in source.cells)
     leaks = []
     for cell in source.cells:
         secret = _region_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
         secret += _region_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-        for line in secret:
+        for line in dict.fromkeys(secret):
+            if line in public:
+                continue
             for cell_id, text in release_cells:
                 if line in text:
                     leaks.append((cell_id, line))
@@ -127,6 +148,15 @@ def check_assignment(
                 )
             for cell_id, line in leaked_text(source, release):
                 report.fail(f"{release_path.relative_to(settings.root)}: cell {cell_id}", f"leaks {line!r}")
+            points = sum(float(c.metadata.nbgrader.get("points", 0)) for c in grade_cells(source))
+            if spec.points is not None and points != spec.points:
+                report.fail(
+                    where, f"its graded cells carry {points:g} points; the manifest says {spec.points:g}"
+                )
+            graded = {c.metadata.nbgrader["grade_id"] for c in grade_cells(source)}
+            for core in spec.core:
+                if core not in graded:
+                    report.fail(where, f"core exercise {core!r} in the manifest is not a graded cell here")
             defaults = default_parameters(source)
             if "seed" not in defaults:
                 report.fail(where, "no `seed` in a cell tagged `parameters`")
@@ -236,8 +266,10 @@ def check_curriculum(
             continue
         check_assignment(settings, curriculum, assignment, report, log=log)
         if nbval:
+            before = len(report.problems)
             run_nbval(settings, assignment, report)
-            log(f"nbval {assignment.id}: {'ok' if not report.problems else 'see problems'}")
+            outcome = "ok" if len(report.problems) == before else "FAILED"
+            log(f"pytest --nbval-lax solutions/{assignment.id}: {outcome}")
     names = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
     for assignment in curriculum.assignments():
         for spec in assignment.notebooks:

@@ -42,7 +42,9 @@ phases:
 """
 
 
-def _meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = True, points: float = 0):
+def _meta(
+    grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = True, points: float = 0
+):
     meta = {
         "grade": grade,
         "grade_id": grade_id,
@@ -109,23 +111,34 @@ def tiny_notebook() -> nbformat.NotebookNode:
         ),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
 
-def make_course(root: Path, *, cell_timeout: float = 10, run_timeout: float = 40) -> Path:
-    """A course directory at ``root`` with the tiny assignment, released by nbgrader."""
+def make_course(
+    root: Path,
+    *,
+    cell_timeout: float = 10,
+    run_timeout: float = 40,
+    manifest: str = MANIFEST,
+    notebook: nbformat.NotebookNode | None = None,
+) -> Path:
+    """A course directory at ``root`` with the tiny assignment (not yet released)."""
     root.mkdir(parents=True, exist_ok=True)
     config = (REPO / "jupyter_config.py").read_text()
     config += f"\nc.Autograder.cell_timeout = {cell_timeout}\nc.Autograder.run_timeout = {run_timeout}\n"
     (root / "jupyter_config.py").write_text(config)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     (root / "curriculum").mkdir(exist_ok=True)
-    (root / "curriculum" / "manifest.yaml").write_text(MANIFEST)
+    (root / "curriculum" / "manifest.yaml").write_text(manifest)
     source = root / "solutions" / TINY
     source.mkdir(parents=True, exist_ok=True)
-    nbformat.write(tiny_notebook(), str(source / "01-tiny.ipynb"))
+    nbformat.write(notebook or tiny_notebook(), str(source / "01-tiny.ipynb"))
     return root
 
 

@@ -159,8 +159,12 @@ def test_bad_submissions_get_one_line_each_and_the_batch_goes_on(settings, curri
     submit_notebook(settings, "empty", b"")
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     other.cells[0].metadata["nbgrader"] = {
-        "grade": False, "grade_id": "from-another-course", "locked": False, "schema_version": 3,
-        "solution": True, "task": False,
+        "grade": False,
+        "grade_id": "from-another-course",
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+        "task": False,
     }
     submit_notebook(settings, "wrongnb", other)
     submit_notebook(settings, "fine", good)
@@ -182,7 +186,9 @@ def test_bad_submissions_get_one_line_each_and_the_batch_goes_on(settings, curri
     assert "99-extra.ipynb" in line and "not part of tiny" in line
     assert by_name["fine"].score(0) == (4.0, 4.0)
     # the bad submissions were not touched
-    assert (settings.submitted_dir / "trunc" / TINY / "01-tiny.ipynb").read_text() == nbformat.writes(good)[:300]
+    assert (settings.submitted_dir / "trunc" / TINY / "01-tiny.ipynb").read_text() == nbformat.writes(good)[
+        :300
+    ]
 
 
 def test_crash_and_timeout_cost_only_their_own_submission(settings, curriculum):
@@ -223,7 +229,10 @@ def test_grades_reach_nbgrader_export(settings, curriculum, tmp_path):
     out = tmp_path / "grades.csv"
     proc = subprocess.run(
         [sys.executable, "-m", "nbgrader", "export", f"--to={out}"],
-        cwd=settings.root, capture_output=True, text=True, check=False,
+        cwd=settings.root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     rows = {row["student_id"]: row for row in csv.DictReader(out.open()) if row["assignment"] == TINY}
@@ -244,7 +253,10 @@ def test_stock_nbgrader_autograde_agrees_with_our_grader(settings, curriculum):
     for learner in submissions:
         proc = subprocess.run(
             [sys.executable, "-m", "nbgrader", "autograde", TINY, f"--student={learner}", "--force"],
-            cwd=settings.root, capture_output=True, text=True, check=False,
+            cwd=settings.root,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         with Gradebook(settings.db_url, settings.course_id) as gb:

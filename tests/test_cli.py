@@ -1,0 +1,147 @@
+"""The CLI a learner and an instructor use, on a tiny real course."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.cli import main
+
+from .conftest import CORRECT, TINY, make_course
+
+pytestmark = pytest.mark.slow
+
+TWO_PHASES = """\
+schema_version: 1
+title: "Two phases"
+phases:
+  - id: tiny
+    title: "Tiny phase"
+    requires: []
+    assignments:
+      - id: tiny
+        notebooks:
+          - {file: 01-tiny.ipynb, title: "Tiny notebook", core: [mean-tests]}
+  - id: later
+    title: "The phase after"
+    requires: [tiny]
+    assignments:
+      - id: later
+        notebooks:
+          - {file: 01-tiny.ipynb, title: "Tiny again"}
+"""
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_course(tmp_path_factory.mktemp("cli-course"), manifest=TWO_PHASES)
+    later = root / "solutions" / "later"
+    later.mkdir()
+    (later / "01-tiny.ipynb").write_bytes((root / "solutions" / TINY / "01-tiny.ipynb").read_bytes())
+    assert main(["--course", str(root), "release"]) == 0
+    return root
+
+
+def run(course: Path, *args: str) -> int:
+    return main(["--course", str(course), *args])
+
+
+def fill(path: Path, answers: dict[str, str]) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    nbformat.write(nb, str(path))
+
+
+def test_a_learners_day(course, capsys):
+    assert run(course, "start", TINY, "--learner", "ada") == 0
+    workspace = course / ".autograder" / "workspaces" / "ada" / TINY
+    notebook = workspace / "01-tiny.ipynb"
+    fill(notebook, CORRECT)
+    # starting again never overwrites the learner's work
+    assert run(course, "start", TINY, "--learner", "ada") == 0
+    assert "return float(np.mean(x))" in notebook.read_text()
+    capsys.readouterr()
+    assert run(course, "submit", TINY, "--learner", "ada") == 0
+    out = capsys.readouterr().out
+    assert "graded ada/tiny: seed 0: 4/4" in out
+    assert run(course, "progress", "--learner", "ada", "--json") == 0
+    (progress,) = json.loads(capsys.readouterr().out)
+    states = {p["phase"]: p["state"] for p in progress["phases"]}
+    assert states == {"tiny": "mastered", "later": "unlocked"}
+    assert run(course, "start", "later", "--learner", "ada") == 0
+    assert run(course, "feedback", TINY, "--learner", "ada") == 0
+    html = (course / ".autograder" / "feedback" / "ada" / TINY / "01-tiny.html").read_text()
+    assert "Mastery shown" in html and "BEGIN HIDDEN" not in html and "default_rng(seed + 1)" not in html
+
+
+def test_a_learner_who_has_not_unlocked_a_phase_is_told_why(course, capsys):
+    assert run(course, "start", "later", "--learner", "newbie") == 2
+    err = capsys.readouterr().err
+    assert "newbie cannot start later yet: it needs tiny mastered first" in err
+
+
+def test_resubmitting_archives_the_earlier_submission(course, capsys):
+    assert run(course, "start", TINY, "--learner", "bea") == 0
+    notebook = course / ".autograder" / "workspaces" / "bea" / TINY / "01-tiny.ipynb"
+    assert run(course, "submit", TINY, "--learner", "bea", "--no-grade") == 0
+    first = (course / ".autograder" / "submitted" / "bea" / TINY / "01-tiny.ipynb").read_text()
+    fill(notebook, CORRECT)
+    assert run(course, "submit", TINY, "--learner", "bea") == 0
+    (archived,) = (course / ".autograder" / "archive" / "bea" / TINY).iterdir()
+    assert (archived / "01-tiny.ipynb").read_text() == first
+    assert "seed 0: 4/4" in capsys.readouterr().out
+    assert run(course, "progress", "--learner", "bea") == 0
+    out = capsys.readouterr().out
+    assert "mastered" in out
+
+
+def test_a_failing_learner_sees_exactly_what_stands_in_the_way(course, capsys):
+    assert run(course, "start", TINY, "--learner", "cal") == 0
+    notebook = course / ".autograder" / "workspaces" / "cal" / TINY / "01-tiny.ipynb"
+    fill(notebook, {**CORRECT, "mean-solution": "def column_mean(x):\n    return 0.0"})
+    assert run(course, "submit", TINY, "--learner", "cal") == 0
+    capsys.readouterr()
+    assert run(course, "progress", "--learner", "cal") == 0
+    out = capsys.readouterr().out
+    assert "01-tiny / mean-tests: core exercise, needs full marks: failed with seed 0" in out
+    assert "later is locked: needs tiny mastered" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("grade", "nope"), "unknown assignment 'nope'; the manifest lists: tiny, later"),
+        (("progress", "--learner", "nobody"), "unknown learner 'nobody'"),
+        (("start", TINY, "--learner", "../evil"), "invalid learner name '../evil'"),
+        (("submit", TINY, "--learner", "ghost"), "ghost has no workspace for tiny"),
+        (("feedback", TINY, "--learner", "ghost"), None),
+    ],
+)
+def test_bad_input_gets_one_clear_line(course, capsys, args, message):
+    status = run(course, *args)
+    captured = capsys.readouterr()
+    if message is None:  # per-learner errors are reported and the command goes on
+        assert status == 1 and "no graded submission of 'tiny' for 'ghost'" in captured.out
+        return
+    assert status == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], captured.err
+
+
+def test_grade_reports_an_unknown_learner_and_goes_on(course, capsys):
+    assert run(course, "grade", TINY, "--learner", "nobody", "--learner", "ada", "--seeds", "1") == 0
+    out = capsys.readouterr().out
+    assert "error: no submission from 'nobody' for 'tiny'" in out
+    assert "graded ada/tiny: seed 0: 4/4" in out
+
+
+def test_outside_a_course_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["progress"]) == 2
+    assert "no course directory at or above" in capsys.readouterr().err
