@@ -141,9 +141,26 @@ def _state_cell(phase: PhaseProgress) -> str:
         done = [a.latest_score for a in phase.assignments if a.latest_score is not None]
         suffix = f" ({done[0]:.0%} so far)" if done else ""
         return ("unlocked (notebooks coming)" if "planned" in phase.state else "unlocked") + suffix
-    if phase.state == "planned":
-        return "locked"
     return "locked"
+
+
+def _gap_lines(phase: PhaseProgress) -> list[str]:
+    """What stands in the way, one line per notebook, failing exercises named."""
+    lines = []
+    for assignment in phase.assignments:
+        by_notebook: dict[str, list] = {}
+        for gap in assignment.gaps:
+            by_notebook.setdefault(gap.notebook, []).append(gap)
+        for notebook, gaps in by_notebook.items():
+            general = [g.problem for g in gaps if g.exercise == "*"]
+            exercises = [g for g in gaps if g.exercise != "*"]
+            head = f"  {notebook}: " if notebook != "*" else "  "
+            lines.append(head + ("; ".join(general) if general else "below mastery"))
+            if exercises:
+                names = ", ".join(f"{g.exercise} (core)" if g.core else g.exercise for g in exercises)
+                seeds = sorted({s for g in exercises for s in g.seeds})
+                lines.append(f"      failing: {names}  [seeds {', '.join(seeds)}]")
+    return lines
 
 
 def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
@@ -156,23 +173,26 @@ def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
     print("learner".ljust(width) + "  " + "  ".join(p.ljust(w) for p, w in zip(phases, cols)))
     for learner, items in progress.items():
         print(learner.ljust(width) + "  " + "  ".join(_state_cell(p).ljust(w) for p, w in zip(items, cols)))
-    print()
     for learner, items in progress.items():
-        print(f"{learner}:")
-        for phase in items:
-            if phase.state == "mastered":
-                continue
-            if phase.missing_prerequisites:
-                print(f"  {phase.phase} is locked: needs {', '.join(phase.missing_prerequisites)} mastered")
-                break
-            for assignment in phase.assignments:
-                for gap in assignment.gaps:
-                    where = gap.notebook if gap.exercise == "*" else f"{gap.notebook} / {gap.exercise}"
-                    print(f"  {assignment.assignment}: {where}: {gap.problem}")
-        if all(p.state == "mastered" for p in items[:1]):
-            nxt = next((p for p in items if p.state != "mastered"), None)
-            if nxt is not None:
-                print(f"  has mastered everything before {nxt.phase}, which is {_state_cell(nxt)}")
+        print()
+        current = next((p for p in items if p.state != "mastered"), None)
+        done = [p.phase for p in items if p.state == "mastered"]
+        if current is None:
+            print(f"{learner}: has mastered every phase")
+            continue
+        if done:
+            print(f"{learner}: mastered {', '.join(done)}")
+        if current.missing_prerequisites:
+            needs = ", ".join(current.missing_prerequisites)
+            print(f"{learner}: {current.phase} is locked until {needs} is mastered")
+        elif "planned" in current.state:
+            print(f"{learner}: {current.phase} is unlocked; its notebooks are coming")
+        else:
+            index = items.index(current)
+            unlocks = f" and unlock {items[index + 1].phase}" if index + 1 < len(items) else ""
+            print(f"{learner}: to master {current.phase}{unlocks}:")
+            for line in _gap_lines(current):
+                print(line)
 
 
 def cmd_progress(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,6 +31,7 @@ from nbgrader.preprocessors import (
     OverwriteCells,
     OverwriteKernelspec,
 )
+from sqlalchemy.exc import SAWarning
 
 from .config import Settings
 from .reports import grade_cells
@@ -194,7 +196,9 @@ def write_scores(
     A manual score a grader already gave is kept, and the cell is flagged for review, as
     nbgrader's own ``SaveAutoGrades`` does.
     """
-    with Gradebook(settings.db_url, settings.course_id) as gb:
+    with Gradebook(settings.db_url, settings.course_id) as gb, warnings.catch_warnings():
+        # nbgrader's own autoflush warnings on a first submission; nothing to act on
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(learner)
         kwargs = {"timestamp": timestamp} if timestamp else {}
         gb.update_or_create_submission(assignment_id, learner, **kwargs)

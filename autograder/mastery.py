@@ -24,6 +24,9 @@ class Gap:
     notebook: str
     exercise: str
     problem: str
+    seeds: list[str] = field(default_factory=list)
+    """The parameter sets (by seed) this gap shows up under."""
+    core: bool = False
 
 
 @dataclass
@@ -39,7 +42,7 @@ class AssignmentProgress:
 class PhaseProgress:
     phase: str
     title: str
-    state: str  # mastered | unlocked | locked | planned
+    state: str  # mastered | unlocked | unlocked (planned) | locked
     missing_prerequisites: list[str]
     assignments: list[AssignmentProgress]
     track: str | None = None
@@ -64,26 +67,43 @@ def record_gaps(record: EvidenceRecord, assignment: Assignment, rule: MasteryRul
             gaps.append(Gap(spec.name, "*", nb.get("message") or nb.get("status", "not graded")))
             continue
         failing: dict[str, list[str]] = {}
+        short: list[str] = []
+        fractions = []
         for run in nb["runs"]:
             seed = run.get("parameters", {}).get("seed")
             total = sum(c["points"] for c in run["cells"].values())
             score = sum(c["score"] for c in run["cells"].values())
+            fractions.append(score / total if total else 1.0)
             if total and score / total < rule.min_notebook_score:
-                gaps.append(
-                    Gap(
-                        spec.name,
-                        "*",
-                        f"scored {score:g}/{total:g} ({score / total:.0%}) with seed {seed}; "
-                        f"needs {rule.min_notebook_score:.0%} on every seed",
-                    )
-                )
+                short.append(f"{score / total:.0%} with seed {seed}")
             for grade_id, cell in run["cells"].items():
                 if cell["score"] < cell["points"]:
                     failing.setdefault(grade_id, []).append(str(seed))
+        if short:
+            seeds = [str(r.get("parameters", {}).get("seed")) for r in nb["runs"]]
+            gaps.append(
+                Gap(
+                    spec.name,
+                    "*",
+                    f"scored {', '.join(short)}; needs {rule.min_notebook_score:.0%} on every seed",
+                    seeds=seeds,
+                )
+            )
+        if len(fractions) > 1 and fractions[0] == 1.0 and min(fractions[1:]) < 1.0:
+            gaps.append(
+                Gap(
+                    spec.name,
+                    "*",
+                    "passes with the default seed only: compute every answer from the data the "
+                    "notebook is given, never copy a result",
+                )
+            )
         for grade_id, seeds in failing.items():
             core = grade_id in spec.core and rule.core_full_marks
             label = "core exercise, needs full marks" if core else "exercise"
-            gaps.append(Gap(spec.name, grade_id, f"{label}: failed with seed {', '.join(seeds)}"))
+            gaps.append(
+                Gap(spec.name, grade_id, f"{label}: failed with seed {', '.join(seeds)}", seeds, core)
+            )
     return gaps
 
 
@@ -123,7 +143,7 @@ def phase_progress(curriculum: Curriculum, records: list[EvidenceRecord]) -> lis
         missing = [req for req in phase.requires if req not in mastered]
         progress = _one_phase(phase, records)
         if phase.planned:
-            state = "planned" if missing else "unlocked (planned)"
+            state = "locked" if missing else "unlocked (planned)"
         elif all(a.mastered for a in progress[0]) and progress[0]:
             state = "mastered" if not missing else "locked"
         else:

@@ -89,7 +89,7 @@ def test_hard_coded_default_seed_answers_fail_mastery(settings, curriculum):
     assert cell_scores(result, 0)["mean-tests"] == 2.0  # the default seed is fooled...
     assert cell_scores(result, 1)["mean-tests"] == 0.0  # ...the drawn seed is not
     progress = phase_progress(curriculum, list(iter_records(settings, "cheat")))
-    assert progress[0].state == "unlocked" and progress[1].state == "planned"
+    assert progress[0].state == "unlocked" and progress[1].state == "locked"
     gaps = progress[0].assignments[0].gaps
     assert any(g.exercise == "mean-tests" and "core" in g.problem for g in gaps)
 

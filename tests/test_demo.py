@@ -1,0 +1,46 @@
+"""The README's demo on the real phase 1: only the honest, complete learner unlocks phase 2."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.config import load_settings
+from autograder.curriculum import load_curriculum
+from autograder.demo import run_demo
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_demo_course(tmp_path):
+    settings = load_settings(REPO, state_dir=tmp_path / "demo")
+    progress = run_demo(settings, load_curriculum(REPO), log=lambda _: None)
+    states = {name: [p.state for p in phases[:2]] for name, phases in progress.items()}
+    assert states == {
+        "alice": ["mastered", "unlocked (planned)"],
+        "bob": ["unlocked", "locked"],
+        "carol": ["unlocked", "locked"],
+    }
+    carol = progress["carol"][0].assignments[0]
+    assert carol.latest_score == 1.0  # the default seed is fully fooled...
+    assert any("passes with the default seed only" in g.problem for g in carol.gaps)  # ...mastery is not
+    bob = progress["bob"][0].assignments[0]
+    assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
+    # feedback for every learner and notebook, and the grades in nbgrader's own export
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12
+    out = tmp_path / "export.csv"
+    env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", f"--to={out}"],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(out.open())}
+    assert scores["alice"] == scores["carol"] == 50.0 and scores["bob"] < 50.0
