@@ -109,8 +109,8 @@ def test_a_failing_learner_sees_exactly_what_stands_in_the_way(course, capsys):
     capsys.readouterr()
     assert run(course, "progress", "--learner", "cal") == 0
     out = capsys.readouterr().out
-    assert "01-tiny / mean-tests: core exercise, needs full marks: failed with seed 0" in out
-    assert "later is locked: needs tiny mastered" in out
+    assert "cal: to master tiny and unlock later:" in out
+    assert "failing: mean-tests (core)  [seeds 0, " in out
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,11 @@ def test_demo_course(tmp_path):
     env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
     proc = subprocess.run(
         [sys.executable, "-m", "nbgrader", "export", f"--to={out}"],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(out.open())}
