@@ -30,16 +30,20 @@ def _context(args: argparse.Namespace) -> tuple[Settings, Curriculum]:
 
 def cmd_release(args: argparse.Namespace) -> int:
     from .gradebook import ensure_assignment, generate_release
+    from .reference import default_references, write_compat_references
 
     settings, curriculum = _context(args)
     ids = args.assignment or [
         a.id for a in curriculum.assignments() if not curriculum.phase(a.phase_id).planned
     ]
     for assignment_id in ids:
-        curriculum.assignment(assignment_id)
+        assignment = curriculum.assignment(assignment_id)
         generate_release(settings, assignment_id)
         ensure_assignment(settings, assignment_id)
         print(f"released {assignment_id} to curriculum/{assignment_id}")
+        references = default_references(settings, assignment_id, [nb.name for nb in assignment.notebooks])
+        path = write_compat_references(settings, references)
+        print(f"reference values for stock nbgrader and nbval: {path}")
     return 0
 
 
@@ -71,7 +75,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         "--no-browser",
         f"--config={settings.root / 'jupyter_config.py'}",
     ]
+    if os.geteuid() == 0:  # containers and CI machines often run as root
+        cmd.append("--allow-root")
     env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
+    print(f"JupyterLab for {args.learner} on http://127.0.0.1:{args.port}/lab (Ctrl-C to stop)")
     return subprocess.call(cmd, env=env)
 
 

@@ -146,3 +146,14 @@ def write_compat_references(settings: Settings, references: list[Reference]) -> 
                 checks[name] = {**entry, "parameters": reference.parameters}
     write_json_atomic(path, {"format": FORMAT, "checks": checks})
     return path
+
+
+def default_references(settings: Settings, assignment: str, notebooks: list[str]) -> list[Reference]:
+    """References for each notebook's own default parameters, the ones stock tools run."""
+    from .execute import default_parameters
+
+    references = []
+    for notebook in notebooks:
+        params = default_parameters(read_notebook(source_notebook(settings, assignment, notebook)))
+        references.append(get_reference(settings, assignment, notebook, params))
+    return references

@@ -42,6 +42,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     later.mkdir()
     (later / "01-tiny.ipynb").write_bytes((root / "solutions" / TINY / "01-tiny.ipynb").read_bytes())
     assert main(["--course", str(root), "release"]) == 0
+    compat = json.loads((root / ".autograder" / "references" / "compat.json").read_text())
+    assert {"tiny.mean", "tiny.mean-hidden", "tiny.scale", "tiny.predict"} <= set(compat["checks"])
     return root
 
 
