@@ -42,3 +42,9 @@ c.Autograder.run_timeout = 300  # seconds for one whole notebook run, kernel sta
 c.Autograder.seeds = 2  # parameter sets per submission: the default plus one drawn at random
 c.Autograder.check_seeds = 3  # parameter sets `autograder check` runs every solution under
 c.Autograder.max_notebook_seconds = 60  # `autograder check` fails a slower solution notebook
+# Sandbox limits for learner kernels (see autograder/sandbox.py for how they are enforced)
+c.Autograder.memory_mb = 4096  # address space of the kernel and its children
+c.Autograder.cpu_seconds = 600  # CPU time of the kernel process
+c.Autograder.processes = 64  # processes and threads the sandbox's uid may have at once
+c.Autograder.file_size_mb = 64  # largest file the notebook may write
+c.Autograder.output_kb = 1024  # printed output the grader keeps per run; past it the run stops

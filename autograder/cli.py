@@ -15,6 +15,7 @@ from .curriculum import Curriculum, ManifestError, UnknownName, load_curriculum
 from .evidence import iter_records, known_learners
 from .execute import MalformedNotebook
 from .mastery import PhaseProgress, phase_progress, progress_json
+from .sandbox import SandboxUnavailable
 from .workspace import WorkspaceError, check_learner_name
 
 
@@ -116,8 +117,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     settings, curriculum = _context(args)
     learners = [check_learner_name(n) for n in args.learners] if args.learners else None
+    if args.unsafe_no_sandbox:
+        print("warning: --unsafe-no-sandbox: learner code runs with the grader's own rights, unconfined")
     results = grade_assignment(
-        settings, curriculum, args.assignment, learners=learners, seeds=args.seeds, on_result=_print_result
+        settings,
+        curriculum,
+        args.assignment,
+        learners=learners,
+        seeds=args.seeds,
+        on_result=_print_result,
+        unsafe_no_sandbox=args.unsafe_no_sandbox,
     )
     if not results:
         print(f"no submissions of {args.assignment} to grade in {settings.submitted_dir}")
@@ -272,12 +281,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learner", required=True)
     p.add_argument("--grade", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--seeds", type=int, default=None)
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run learner code unsandboxed (only where the machine cannot sandbox; never for untrusted work)",
+    )
     p.set_defaults(func=cmd_submit, learners=None)
 
     p = sub.add_parser("grade", help="grade every submission of an assignment")
     p.add_argument("assignment")
     p.add_argument("--learner", dest="learners", action="append", help="only this learner (repeatable)")
     p.add_argument("--seeds", type=int, default=None, help="parameter sets per submission (default 2)")
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run learner code unsandboxed (only where the machine cannot sandbox; never for untrusted work)",
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="write HTML feedback from the latest grading")
@@ -312,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         WorkspaceError,
         MalformedNotebook,
         LookupError,
+        SandboxUnavailable,
     ) as exc:
         print(f"autograder: error: {exc}", file=sys.stderr)
         return 2

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from .sandbox import Limits, Sandbox, SandboxUnavailable, probe
 
 CONFIG_FILE = "jupyter_config.py"
 STATE_ENV = "AUTOGRADER_STATE"
@@ -25,12 +27,11 @@ class Settings:
     state_dir: Path
     db_url: str
     course_id: str
-    cell_timeout: float
-    run_timeout: float
     seeds: int
     check_seeds: int
     max_notebook_seconds: float
     config: Config
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def submitted_dir(self) -> Path:
@@ -95,10 +96,42 @@ def load_settings(root: Path | None = None, state_dir: Path | None = None) -> Se
         state_dir=state,
         db_url=str(course.get("db_url", f"sqlite:///{state / 'gradebook.db'}")),
         course_id=str(course.get("course_id", "")),
-        cell_timeout=float(ours.get("cell_timeout", 60)),
-        run_timeout=float(ours.get("run_timeout", 300)),
         seeds=int(ours.get("seeds", 2)),
         check_seeds=int(ours.get("check_seeds", 3)),
         max_notebook_seconds=float(ours.get("max_notebook_seconds", 60)),
         config=config,
+        limits=Limits(
+            cell_timeout=float(ours.get("cell_timeout", Limits.cell_timeout)),
+            run_timeout=float(ours.get("run_timeout", Limits.run_timeout)),
+            memory_mb=int(ours.get("memory_mb", Limits.memory_mb)),
+            cpu_seconds=int(ours.get("cpu_seconds", Limits.cpu_seconds)),
+            processes=int(ours.get("processes", Limits.processes)),
+            file_size_mb=int(ours.get("file_size_mb", Limits.file_size_mb)),
+            output_kb=int(ours.get("output_kb", Limits.output_kb)),
+        ),
     )
+
+
+_probed: dict[tuple[Path, Path], Sandbox] = {}
+
+
+def make_sandbox(settings: Settings, *, unsafe_no_sandbox: bool = False) -> Sandbox | None:
+    """The sandbox learner kernels run in, or None when the instructor explicitly opts out.
+
+    Refuses (``SandboxUnavailable``) on a machine that cannot sandbox, naming the fix and
+    the explicit opt-out, rather than silently running learner code unconfined.
+    """
+    if unsafe_no_sandbox:
+        return None
+    key = (settings.root, settings.state_dir)
+    if key not in _probed:
+        sandbox = Sandbox.for_course(settings.limits, settings.root, settings.state_dir)
+        try:
+            probe(sandbox)
+        except SandboxUnavailable as exc:
+            raise SandboxUnavailable(
+                f"cannot sandbox learner code here: {exc}. Fix that, or pass --unsafe-no-sandbox to run "
+                "learner notebooks with the grader's own rights (never for untrusted work)"
+            ) from None
+        _probed[key] = sandbox
+    return _probed[key]

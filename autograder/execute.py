@@ -11,8 +11,10 @@ a reason instead of an exception, and the kernel's environment is given explicit
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -24,6 +26,9 @@ from typing import Any
 
 import nbformat
 import psutil
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -32,10 +37,15 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.execute import prepare_notebook_metadata
 from papermill.parameterize import parameterize_notebook
 
-from .checks import COLLECT_ENV
+from .checks import COLLECT_ENV, MIME_TYPE
+from .sandbox import Limits, Sandbox, allocate_uid, prepare_folder
 
 ENGINE_NAME = "autograder"
 KERNEL_NAME = "python3"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""The largest single message the grader accepts from a kernel; ZeroMQ drops bigger ones."""
+MAX_CHECK_BYTES = 64 * 1024 * 1024
+"""Check reports one run may send in all (values are capped per check in ``encode``)."""
 MAX_STREAM_CHARS = 100_000
 """Stream output kept per cell in a stored notebook; the rest is cut with a note."""
 
@@ -48,6 +58,11 @@ class RunOutcome:
     reason: str = ""
     seconds: float = 0.0
     cells_run: int = 0
+    limit: str = ""
+    """Which limit ended the run: ``wall-clock``, ``output``, ``memory`` or empty."""
+    exit_code: int | None = None
+    uid: int | None = None
+    sandboxed: bool = False
 
 
 @dataclass
@@ -55,6 +70,95 @@ class ExecutedNotebook:
     notebook: NotebookNode
     parameters: dict[str, Any]
     outcome: RunOutcome = field(default_factory=RunOutcome)
+
+
+class RunStopped(Exception):
+    """Raised between cells to end a run that hit a limit the grader enforces."""
+
+
+class GradingClient(PapermillNotebookClient):
+    """papermill's client, with the output a run may send the grader capped.
+
+    Outputs past ``output_limit`` bytes of text (or ``check_limit`` bytes of check
+    reports) are dropped as they arrive, so a flood never accumulates in the grader's
+    memory, and the run ends after the cell that flooded. A ``MemoryError`` in a cell
+    ends the run too: the memory cap was hit.
+    """
+
+    def __init__(self, nb_man: Any, *, outcome: RunOutcome, output_limit: int, check_limit: int, **kw: Any):
+        super().__init__(nb_man, **kw)
+        self.outcome = outcome
+        self.output_limit = output_limit
+        self.check_limit = check_limit
+        self.text_bytes = 0
+        self.check_bytes = 0
+
+    def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if isinstance(data, dict) and MIME_TYPE in data:
+            self.check_bytes += len(json.dumps(data[MIME_TYPE], default=str))
+        else:
+            size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in data.values())
+            size += sum(len(str(line)) for line in content.get("traceback", []) or [])
+            self.text_bytes += size
+        if self.text_bytes > self.output_limit or self.check_bytes > self.check_limit:
+            if self.outcome.limit != "output":
+                self.outcome.limit = "output"
+                self.outcome.status = "output-limit"
+                self.outcome.reason = (
+                    f"the notebook printed more than {self.output_limit // 1024} KB; "
+                    "output past that was dropped and the run was stopped"
+                )
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, **kw: Any) -> NotebookNode:
+        result = await super().async_execute_cell(cell, cell_index, **kw)
+        if self.outcome.limit == "output":
+            raise RunStopped
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "MemoryError":
+                self.outcome.limit = "memory"
+                self.outcome.status = "memory-limit"
+                self.outcome.reason = "the notebook ran out of its memory allowance and the run was stopped"
+                raise RunStopped
+        return result
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command runs inside ``sandbox.Sandbox``."""
+
+    def __init__(self, *, sandbox: Sandbox, scratch: Path, sockets: Path, uid: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._sandbox, self._scratch, self._sockets, self._uid = sandbox, scratch, sockets, uid
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        prepare_folder(self._sockets, self._uid)  # the connection file was just written as root
+        # A SIGINT to the process group would also end bwrap, and with it the kernel, so
+        # interrupts travel as messages on the control channel; ipykernel signals itself.
+        assert self.kernel_spec is not None
+        self.kernel_spec.interrupt_mode = "message"
+        argv = super().format_kernel_cmd(extra_arguments)
+        return self._sandbox.command(argv, scratch=self._scratch, sockets=self._sockets, uid=self._uid)
+
+
+def _client_class(context: zmq.asyncio.Context) -> type[AsyncKernelClient]:
+    """A kernel client class whose sockets come from ``context`` (and so share its limits)."""
+
+    class LimitedKernelClient(AsyncKernelClient):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs["context"] = context
+            super().__init__(**kwargs)
+
+    return LimitedKernelClient
+
+
+def _limited_context(max_message: int) -> zmq.asyncio.Context:
+    """A ZeroMQ context whose sockets refuse any single message over ``max_message`` bytes."""
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, max_message)
+    return context
 
 
 class GradingEngine(NBClientEngine):
@@ -73,17 +177,41 @@ class GradingEngine(NBClientEngine):
         **kwargs: Any,
     ) -> NotebookNode:
         outcome: RunOutcome = kwargs.pop("run_outcome")
-        run_timeout: float = kwargs.pop("run_timeout")
-        env: dict[str, str] = kwargs.pop("kernel_env")
-        cwd: str = kwargs.pop("run_cwd")
+        limits: Limits = kwargs.pop("limits")
+        sandbox: Sandbox | None = kwargs.pop("sandbox")
+        extra_env: dict[str, str] = kwargs.pop("kernel_env")
+        cwd = Path(kwargs.pop("run_cwd"))
         kwargs.pop("input_path", None)
         # IPC sockets in a private folder: no TCP port for other local processes to reach.
-        sockets = tempfile.mkdtemp(prefix="autograder-kernel-")
-        km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "k"))
-        client = PapermillNotebookClient(
+        sockets = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        context = _limited_context(MAX_MESSAGE_BYTES)
+        manager_args: dict[str, Any] = {
+            "kernel_name": kernel_name,
+            "transport": "ipc",
+            "ip": str(sockets / "k"),
+            "connection_file": str(sockets / "kernel.json"),
+            "context": context,
+        }
+        if sandbox is not None:
+            uid = allocate_uid()
+            outcome.uid = uid
+            prepare_folder(cwd, uid)
+            os.chmod(sockets, 0o755)
+            km: AsyncKernelManager = SandboxedKernelManager(
+                sandbox=sandbox, scratch=cwd, sockets=sockets, uid=uid, **manager_args
+            )
+            env = sandbox.environment(cwd, extra_env)
+        else:
+            km = AsyncKernelManager(**manager_args)
+            env = {**{k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}, **extra_env}
+        km.client_factory = _client_class(context)
+        client = GradingClient(
             nb_man,
+            outcome=outcome,
+            output_limit=limits.output_kb * 1024,
+            check_limit=MAX_CHECK_BYTES,
             km=km,
-            timeout=execution_timeout,
+            timeout=limits.cell_timeout,
             startup_timeout=start_timeout,
             kernel_name=kernel_name,
             log_output=False,
@@ -91,31 +219,57 @@ class GradingEngine(NBClientEngine):
             interrupt_on_timeout=True,
             error_on_timeout={
                 "ename": "CellTimeoutError",
-                "evalue": f"the cell ran longer than {execution_timeout:g} s and was interrupted",
+                "evalue": f"the cell ran longer than {limits.cell_timeout:g} s and was interrupted",
                 "traceback": [],
             },
-            resources={"metadata": {"path": cwd}},
+            resources={"metadata": {"path": str(cwd)}},
         )
-        timer = threading.Timer(run_timeout, _kill_kernel, args=(client, outcome, run_timeout))
+        timer = threading.Timer(limits.run_timeout, _kill_kernel, args=(client, outcome, limits.run_timeout))
         timer.daemon = True
         started = time.monotonic()
         timer.start()
+        kernel_log = (sockets / "kernel-stderr.log").open("wb")
         try:
-            client.execute(env=env)
+            client.execute(env=env, stdout=subprocess.DEVNULL, stderr=kernel_log)
+        except RunStopped:
+            pass
         except DeadKernelError as exc:
-            if outcome.status != "timeout":
+            if outcome.status == "completed":
                 outcome.status, outcome.reason = "crashed", f"the kernel died ({exc})"
-        except CellTimeoutError as exc:  # pragma: no cover - interrupt_on_timeout avoids it
-            outcome.status, outcome.reason = "timeout", str(exc)
+        except CellTimeoutError as exc:
+            if outcome.status == "completed":
+                outcome.status, outcome.reason = "timeout", f"the kernel stopped answering ({exc})"
         except RuntimeError as exc:
-            if outcome.status != "timeout":
+            if outcome.status == "completed":
                 outcome.status, outcome.reason = "crashed", f"the kernel stopped answering ({exc})"
         finally:
             timer.cancel()
             outcome.seconds = time.monotonic() - started
-            _kill_tree(client)
+            outcome.exit_code = _exit_code(client)
+            _kill_tree(client, outcome.uid)
+            kernel_log.close()
+            if outcome.status == "crashed":
+                outcome.reason += _last_words(sockets / "kernel-stderr.log")
+            with contextlib.suppress(Exception):
+                context.destroy(linger=0)
             shutil.rmtree(sockets, ignore_errors=True)
         return nb_man.nb
+
+
+def _last_words(log: Path) -> str:
+    """The end of a dead kernel's stderr: often the reason (a segfault, a memory error)."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, log.stat().st_size - 400))
+            tail = handle.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return f"; its last words: {tail[-1][:200]}" if tail else ""
+
+
+def _exit_code(client: PapermillNotebookClient) -> int | None:
+    process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+    return process.poll() if process is not None else None
 
 
 def _kernel_process(client: PapermillNotebookClient) -> psutil.Process | None:
@@ -129,24 +283,29 @@ def _kernel_process(client: PapermillNotebookClient) -> psutil.Process | None:
         return None
 
 
-def _kill_tree(client: PapermillNotebookClient) -> None:
-    """Kill the kernel and everything it started, so nothing outlives the run."""
+def _kill_tree(client: PapermillNotebookClient, uid: int | None = None) -> None:
+    """Kill the kernel, everything it started, and anything left running as its uid."""
     root = _kernel_process(client)
-    if root is None:
-        return
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        procs = [root]
+    procs: list[psutil.Process] = []
+    if root is not None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            procs = [root]
+    if uid is not None:
+        for proc in psutil.process_iter(["uids"]):
+            with contextlib.suppress(psutil.Error, TypeError):
+                if proc.info["uids"] and proc.info["uids"].real == uid:
+                    procs.append(proc)
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.kill()
 
 
 def _kill_kernel(client: PapermillNotebookClient, outcome: RunOutcome, limit: float) -> None:
-    outcome.status = "timeout"
+    outcome.status, outcome.limit = "timeout", "wall-clock"
     outcome.reason = f"the whole run exceeded its wall-clock limit of {limit:g} s and was stopped"
-    _kill_tree(client)
+    _kill_tree(client, outcome.uid)
 
 
 papermill_engines.register(ENGINE_NAME, GradingEngine)
@@ -185,17 +344,16 @@ def default_parameters(nb: NotebookNode) -> dict[str, Any]:
     return {}
 
 
-def kernel_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The kernel's environment: the grader's, told that values are collected outside."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
-    env[COLLECT_ENV] = "1"
-    env.setdefault("PYTHONHASHSEED", "0")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.setdefault("MKL_NUM_THREADS", "1")
-    env["MPLBACKEND"] = "Agg"
-    env.update(extra or {})
-    return env
+def kernel_variables() -> dict[str, str]:
+    """What every kernel is told: values are collected outside; one thread; fixed hashing."""
+    return {
+        COLLECT_ENV: "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
 
 
 @contextmanager
@@ -232,13 +390,16 @@ def run_notebook(
     parameters: dict[str, Any],
     cwd: Path,
     *,
-    cell_timeout: float,
-    run_timeout: float,
-    env: dict[str, str] | None = None,
+    limits: Limits,
+    sandbox: Sandbox | None,
 ) -> ExecutedNotebook:
-    """Run ``nb`` under ``parameters`` in ``cwd``; never raises for what the code did."""
+    """Run ``nb`` under ``parameters`` in ``cwd``; never raises for what the code did.
+
+    ``sandbox=None`` runs the kernel as the grader's own user: only for trusted notebooks
+    (the solutions) or with the instructor's explicit ``--unsafe-no-sandbox``.
+    """
     prepared = parameterize(nb, parameters)
-    outcome = RunOutcome()
+    outcome = RunOutcome(sandboxed=sandbox is not None)
     executed = papermill_engines.execute_notebook_with_engine(
         ENGINE_NAME,
         prepared,
@@ -247,10 +408,11 @@ def run_notebook(
         progress_bar=False,
         log_output=False,
         start_timeout=60,
-        execution_timeout=cell_timeout,
+        execution_timeout=limits.cell_timeout,
         run_outcome=outcome,
-        run_timeout=run_timeout,
-        kernel_env=env if env is not None else kernel_environment(),
+        limits=limits,
+        sandbox=sandbox,
+        kernel_env=kernel_variables(),
         run_cwd=str(cwd),
     )
     outcome.cells_run = sum(

@@ -25,7 +25,7 @@ from nbgrader.utils import parse_utc
 
 from . import __version__
 from .compare import compare
-from .config import Settings
+from .config import Settings, make_sandbox
 from .curriculum import Assignment, Curriculum, UnknownName
 from .evidence import EvidenceRecord, write_record
 from .execute import (
@@ -39,7 +39,8 @@ from .execute import (
 from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores
 from .reference import Reference, get_reference, source_notebook
 from .reports import collect_reports
-from .storage import sha256_bytes, sha256_file
+from .sandbox import Sandbox
+from .storage import append_line, sha256_bytes, sha256_file
 
 
 @dataclass
@@ -101,6 +102,10 @@ class SubmissionResult:
                 got += nb.runs[run_index].score
                 total += nb.runs[run_index].max_score
         return got, total
+
+
+class UngradableNotebook(ValueError):
+    """nbgrader could not restore a submitted notebook's cells."""
 
 
 class SubmissionError(ValueError):
@@ -181,23 +186,26 @@ def grade_notebook(
     submitted: NotebookNode,
     params: list[dict[str, Any]],
     cwd_source: Path,
+    *,
+    sandbox: Sandbox | None,
+    submitted_hash: str,
 ) -> tuple[NotebookResult, list[ExecutedNotebook]]:
     """Sanitise one submitted notebook and run it under every parameter set."""
     result = NotebookResult(notebook, "graded")
-    sanitized, result.tampering = sanitize(settings, submitted, assignment_id, notebook, learner)
+    try:
+        sanitized, result.tampering = sanitize(settings, submitted, assignment_id, notebook, learner)
+    except Exception as exc:  # nbgrader refuses cell metadata it cannot repair, for instance
+        raise UngradableNotebook(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
     executed: list[ExecutedNotebook] = []
     for parameters in params:
         reference = get_reference(settings, assignment_id, notebook, parameters)
         with scratch_copy(cwd_source) as cwd:
             run = run_notebook(
-                copy.deepcopy(sanitized),
-                parameters,
-                cwd,
-                cell_timeout=settings.cell_timeout,
-                run_timeout=settings.run_timeout,
+                copy.deepcopy(sanitized), parameters, cwd, limits=settings.limits, sandbox=sandbox
             )
         executed.append(run)
         result.runs.append(score_run(reference, run))
+        write_audit(settings, learner, assignment_id, notebook, submitted_hash, run)
     return result, executed
 
 
@@ -209,6 +217,7 @@ def grade_submission(
     *,
     seeds: int,
     rng: random.Random,
+    sandbox: Sandbox | None,
 ) -> SubmissionResult:
     """Grade one learner's submission of ``assignment``; never raises for bad notebooks."""
     folder = _submission_dir(settings, learner, assignment.id)
@@ -276,9 +285,11 @@ def grade_submission(
                 submitted,
                 params,
                 curriculum.release_dir(assignment.id),
+                sandbox=sandbox,
+                submitted_hash=file_hashes[spec.file],
             )
-        except Exception as exc:  # nbgrader rejects metadata it cannot repair, for instance
-            message = f"{label}: could not be graded ({type(exc).__name__}: {str(exc)[:200]})"
+        except UngradableNotebook as exc:
+            message = f"{label}: could not be graded ({exc}); restore it from the release, then submit again"
             results.append(_unrunnable(settings, assignment.id, spec.name, params, "malformed", message))
             errors.append(message)
             continue
@@ -359,12 +370,18 @@ def grade_assignment(
     seeds: int | None = None,
     rng: random.Random | None = None,
     on_result: Callable[[SubmissionResult | SubmissionError], None] | None = None,
+    unsafe_no_sandbox: bool = False,
 ) -> list[SubmissionResult | SubmissionError]:
-    """Grade every submission of ``assignment_id`` (or the named learners')."""
+    """Grade every submission of ``assignment_id`` (or the named learners').
+
+    Learner code runs in the sandbox; ``unsafe_no_sandbox`` is the instructor's explicit,
+    logged choice to run it with the grader's own rights.
+    """
     assignment = curriculum.assignment(assignment_id)
     phase = curriculum.phase(assignment.phase_id)
     if phase.planned:
         raise UnknownName(f"phase {phase.id!r} is planned and has no notebooks to grade yet")
+    sandbox = make_sandbox(settings, unsafe_no_sandbox=unsafe_no_sandbox)
     ensure_assignment(settings, assignment_id)
     names = list(learners) if learners is not None else submitted_learners(settings, assignment_id)
     rng = rng or random.Random()
@@ -372,7 +389,13 @@ def grade_assignment(
     for learner in names:
         try:
             outcome: SubmissionResult | SubmissionError = grade_submission(
-                settings, curriculum, assignment, learner, seeds=seeds or settings.seeds, rng=rng
+                settings,
+                curriculum,
+                assignment,
+                learner,
+                seeds=seeds or settings.seeds,
+                rng=rng,
+                sandbox=sandbox,
             )
         except SubmissionError as exc:
             outcome = exc
@@ -380,3 +403,33 @@ def grade_assignment(
         if on_result:
             on_result(outcome)
     return results
+
+
+def write_audit(
+    settings: Settings,
+    learner: str,
+    assignment_id: str,
+    notebook: str,
+    submitted_hash: str,
+    run: ExecutedNotebook,
+) -> dict[str, Any]:
+    """One line per graded run in ``audit.jsonl``: what ran, under which limits, how it ended."""
+    outcome = run.outcome
+    line = {
+        "at": datetime.now(UTC).isoformat(),
+        "learner": learner,
+        "assignment": assignment_id,
+        "notebook": notebook,
+        "submission_sha256": submitted_hash,
+        "parameters": run.parameters,
+        "sandboxed": outcome.sandboxed,
+        "uid": outcome.uid,
+        "limits": settings.limits.describe(),
+        "limit_hit": outcome.limit or None,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "kernel_exit_code": outcome.exit_code,
+        "seconds": round(outcome.seconds, 3),
+    }
+    append_line(settings.state_dir / "audit.jsonl", line)
+    return line

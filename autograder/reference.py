@@ -89,9 +89,7 @@ def compute_reference(
     source = source_notebook(settings, assignment, notebook)
     nb = read_notebook(source)
     with scratch_copy(source.parent) as cwd:
-        run = run_notebook(
-            nb, parameters, cwd, cell_timeout=settings.cell_timeout, run_timeout=settings.run_timeout
-        )
+        run = run_notebook(nb, parameters, cwd, limits=settings.limits, sandbox=None)  # our own solution
     if run.outcome.status != "completed":
         raise ReferenceError(f"{source}: the solution run {run.outcome.status}: {run.outcome.reason}")
     cells: dict[str, dict[str, Any]] = {}

@@ -35,3 +35,14 @@ def sha256_bytes(data: bytes) -> str:
 
 def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
+
+
+def append_line(path: Path, data: Any) -> None:
+    """Append one JSON line; a single ``write`` on an ``O_APPEND`` file, so lines never interleave."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(data, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)

@@ -194,13 +194,7 @@ def check_assignment(
                             check_names[name] = owner
                 # a second run of the solution, graded against the first: full marks
                 with scratch_copy(source_dir) as cwd:
-                    again = run_notebook(
-                        source,
-                        params,
-                        cwd,
-                        cell_timeout=scratch.cell_timeout,
-                        run_timeout=scratch.run_timeout,
-                    )
+                    again = run_notebook(source, params, cwd, limits=scratch.limits, sandbox=None)
                 for grade_id, cell in score_run(reference, again).cells.items():
                     if cell.score < cell.points:
                         failed = [c.name for c in cell.checks if not c.passed]
@@ -216,11 +210,7 @@ def check_assignment(
             sanitized, _ = sanitize(scratch, release, assignment.id, spec.name, "untouched-release")
             with scratch_copy(release_dir) as cwd:
                 run = run_notebook(
-                    sanitized,
-                    references[0].parameters,
-                    cwd,
-                    cell_timeout=scratch.cell_timeout,
-                    run_timeout=scratch.run_timeout,
+                    sanitized, references[0].parameters, cwd, limits=scratch.limits, sandbox=None
                 )
             for grade_id, cell in score_run(references[0], run).cells.items():
                 if cell.score > 0:
