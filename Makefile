@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test check lint clean-state
+.PHONY: system setup demo test check lint clean-state
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The sandbox needs Debian's bubblewrap (bwrap) and util-linux (setpriv, prlimit).
+system:
+	@if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap util-linux; \
+	  else echo "please run: sudo apt-get install -y bubblewrap util-linux" >&2; exit 1; fi; \
+	fi
+
+setup: system $(STAMP)
 
 demo: setup
 	$(BIN)/autograder demo

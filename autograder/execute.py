@@ -31,6 +31,7 @@ import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
@@ -124,6 +125,9 @@ class GradingClient(PapermillNotebookClient):
                 self.outcome.reason = "the notebook ran out of its memory allowance and the run was stopped"
                 raise RunStopped
         return result
+
+    # nbclient binds its synchronous execute_cell to its own coroutine; rebind it to ours.
+    execute_cell = run_sync(async_execute_cell)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -236,9 +240,13 @@ class GradingEngine(NBClientEngine):
         except DeadKernelError as exc:
             if outcome.status == "completed":
                 outcome.status, outcome.reason = "crashed", f"the kernel died ({exc})"
-        except CellTimeoutError as exc:
-            if outcome.status == "completed":
-                outcome.status, outcome.reason = "timeout", f"the kernel stopped answering ({exc})"
+        except CellTimeoutError:
+            if outcome.status == "completed":  # the interrupt was ignored: stop here
+                outcome.status, outcome.limit = "timeout", "cell-timeout"
+                outcome.reason = (
+                    f"a cell ran longer than {limits.cell_timeout:g} s and ignored the interrupt; "
+                    "the run was stopped there"
+                )
         except RuntimeError as exc:
             if outcome.status == "completed":
                 outcome.status, outcome.reason = "crashed", f"the kernel stopped answering ({exc})"
