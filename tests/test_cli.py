@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -147,3 +148,20 @@ def test_outside_a_course_directory(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["progress"]) == 2
     assert "no course directory at or above" in capsys.readouterr().err
+
+
+def test_without_a_sandbox_grading_refuses_unless_told_otherwise(tmp_path, capsys, monkeypatch):
+    root = make_course(tmp_path / "nosandbox")
+    assert main(["--course", str(root), "release"]) == 0
+    assert main(["--course", str(root), "start", TINY, "--learner", "dee"]) == 0
+    fill(root / ".autograder" / "workspaces" / "dee" / TINY / "01-tiny.ipynb", CORRECT)
+    capsys.readouterr()
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # python and alembic, no bwrap
+    assert main(["--course", str(root), "submit", TINY, "--learner", "dee"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot sandbox learner code here: missing bwrap" in err and "--unsafe-no-sandbox" in err
+    assert main(["--course", str(root), "grade", TINY, "--unsafe-no-sandbox", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: --unsafe-no-sandbox" in out and "graded dee/tiny: seed 0: 4/4" in out
+    (line,) = [json.loads(x) for x in (root / ".autograder" / "audit.jsonl").read_text().splitlines()]
+    assert line["sandboxed"] is False and line["learner"] == "dee"
