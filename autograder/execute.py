@@ -247,9 +247,11 @@ class GradingEngine(NBClientEngine):
                     f"a cell ran longer than {limits.cell_timeout:g} s and ignored the interrupt; "
                     "the run was stopped there"
                 )
-        except RuntimeError as exc:
+        except Exception as exc:  # a kernel that garbles its own protocol (patched builtins...)
             if outcome.status == "completed":
-                outcome.status, outcome.reason = "crashed", f"the kernel stopped answering ({exc})"
+                outcome.status = "crashed"
+                detail = f"{type(exc).__name__}: {str(exc)[:120]}"
+                outcome.reason = f"the kernel stopped answering properly ({detail})"
         finally:
             timer.cancel()
             outcome.seconds = time.monotonic() - started
@@ -259,6 +261,8 @@ class GradingEngine(NBClientEngine):
             if outcome.status == "crashed":
                 outcome.reason += _last_words(sockets / "kernel-stderr.log")
             with contextlib.suppress(Exception):
+                if client.kc is not None:  # join the heartbeat thread before its sockets go
+                    client.kc.stop_channels()
                 context.destroy(linger=0)
             shutil.rmtree(sockets, ignore_errors=True)
         return nb_man.nb
