@@ -11,21 +11,14 @@ import pytest
 
 from autograder.cli import main
 
-from .conftest import CORRECT, TINY, make_course
+from .conftest import CORRECT, MANIFEST, TINY, make_course
 
 pytestmark = pytest.mark.slow
 
-TWO_PHASES = """\
-schema_version: 1
-title: "Two phases"
-phases:
-  - id: tiny
-    title: "Tiny phase"
-    requires: []
-    assignments:
-      - id: tiny
-        notebooks:
-          - {file: 01-tiny.ipynb, title: "Tiny notebook", core: [mean-tests]}
+# the tiny course, with the phase after it ready instead of planned
+TWO_PHASES = (
+    MANIFEST.split("  - id: next")[0]
+    + """\
   - id: later
     title: "The phase after"
     requires: [tiny]
@@ -34,6 +27,7 @@ phases:
         notebooks:
           - {file: 01-tiny.ipynb, title: "Tiny again"}
 """
+)
 
 
 @pytest.fixture(scope="module")
