@@ -229,6 +229,25 @@ def cmd_progress(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .leaderboard import leaderboard
+
+    settings, curriculum = _context(args)
+    metric, entries = leaderboard(settings, curriculum.assignment(args.assignment))
+    if not entries:
+        print(f"no graded submissions of {args.assignment} yet")
+        return 0
+    width = max(8, *(len(e.learner) for e in entries))
+    print(f"{'rank':>4}  {'learner'.ljust(width)}  {'public ' + metric:>16}  {'private ' + metric:>16}")
+    for rank, entry in enumerate(entries, start=1):
+        public = f"{entry.public:.4f}" if entry.public is not None else "-"
+        private = f"{entry.private:.4f}" if entry.private is not None else "-"
+        note = f"  ({entry.note})" if entry.note else ""
+        print(f"{rank:>4}  {entry.learner.ljust(width)}  {public:>16}  {private:>16}{note}")
+    print("ranked by the private split; learners see the public one while the competition runs")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .validate import check_curriculum
 
@@ -308,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learner")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("leaderboard", help="the class ranking of an assignment's competition")
+    p.add_argument("assignment")
+    p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("check", help="validate every notebook of every phase (CI)")
     p.add_argument("--assignment", action="append")

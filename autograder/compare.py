@@ -17,7 +17,7 @@ import numpy as np
 
 from .encode import Encoded, describe
 
-METRICS_HIGHER_IS_BETTER = {"r2": True, "accuracy": True, "rmse": False, "mae": False}
+METRICS_HIGHER_IS_BETTER = {"r2": True, "accuracy": True, "roc_auc": True, "rmse": False, "mae": False}
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,15 @@ def metric_value(metric: str, predictions: np.ndarray, labels: np.ndarray) -> fl
     """The competition-style metric of ``predictions`` against ``labels``."""
     if metric == "accuracy":
         return float(np.mean(predictions == labels))
+    if metric == "roc_auc":  # the Mann-Whitney statistic: P(score of a positive > score of a negative)
+        from scipy.stats import rankdata
+
+        positive = labels.astype(float) == 1.0
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        if not n_pos or not n_neg:
+            return 0.5
+        ranks = rankdata(predictions.astype(float))
+        return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
     diff = predictions.astype(float) - labels.astype(float)
     if metric == "rmse":
         return float(np.sqrt(np.mean(diff**2)))

@@ -47,11 +47,23 @@ class NotebookSpec:
 
 
 @dataclass(frozen=True)
+class Competition:
+    """A Kaggle-style task: which check carries the predictions, scored on hidden labels."""
+
+    notebook: str
+    check: str
+    labels: str
+    """File name under ``hidden/<assignment>/`` with columns id, target and split."""
+    metric: str
+
+
+@dataclass(frozen=True)
 class Assignment:
     id: str
     phase_id: str
     notebooks: tuple[NotebookSpec, ...]
     track: str | None = None
+    competition: Competition | None = None
 
     def notebook(self, name: str) -> NotebookSpec:
         for nb in self.notebooks:
@@ -193,7 +205,27 @@ def _assignment(reader: _Reader, data: Any, key: str, phase_id: str, track: str 
         if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)):
             raise reader.fail(f"{nb_key}.points", f"expected a number, got {points!r}")
         notebooks.append(NotebookSpec(file, reader.string(nb, "title", nb_key, file), points, tuple(core)))
-    return Assignment(assignment_id, phase_id, tuple(notebooks), track)
+    competition = None
+    if data.get("competition") is not None:
+        c_key = f"{key}.competition"
+        c = reader.mapping(data["competition"], c_key)
+        competition = Competition(
+            notebook=reader.string(c, "notebook", c_key),
+            check=reader.string(c, "check", c_key),
+            labels=reader.string(c, "labels", c_key),
+            metric=reader.string(c, "metric", c_key),
+        )
+        if competition.notebook not in {nb.file for nb in notebooks}:
+            raise reader.fail(
+                f"{c_key}.notebook", f"{competition.notebook!r} is not one of the assignment's notebooks"
+            )
+        from .compare import METRICS_HIGHER_IS_BETTER
+
+        if competition.metric not in METRICS_HIGHER_IS_BETTER:
+            raise reader.fail(
+                f"{c_key}.metric", f"unknown metric; use one of {sorted(METRICS_HIGHER_IS_BETTER)}"
+            )
+    return Assignment(assignment_id, phase_id, tuple(notebooks), track, competition)
 
 
 def load_curriculum(root: Path | str = ".") -> Curriculum:

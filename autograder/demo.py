@@ -29,9 +29,10 @@ from .feedback import write_feedback
 from .grade import grade_assignment
 from .gradebook import ensure_assignment
 from .mastery import PhaseProgress, phase_progress
-from .workspace import start, submit, workspace_dir
+from .workspace import WorkspaceError, start, submit, workspace_dir
 
 DEMO_ASSIGNMENT = "phase1-foundations"
+NEXT_ASSIGNMENT = "phase2-ml-dl"
 LEARNERS = ("alice", "bob", "carol")
 
 
@@ -78,6 +79,18 @@ def fill_in(release: NotebookNode, source: NotebookNode, learner: str) -> Notebo
     return nb
 
 
+def _work_and_submit(settings: Settings, curriculum: Curriculum, assignment_id: str, learner: str) -> None:
+    """The learner starts the assignment, types their answers in, and submits."""
+    assignment = curriculum.assignment(assignment_id)
+    folder = start(settings, curriculum, assignment.id, learner)
+    for spec in assignment.notebooks:
+        path = folder / spec.file
+        source = nbformat.read(str(curriculum.source_dir(assignment.id) / spec.file), as_version=4)
+        release = nbformat.read(str(path), as_version=4)
+        nbformat.write(fill_in(release, source, learner), str(path))
+    submit(settings, curriculum, assignment.id, learner)
+
+
 def run_demo(
     settings: Settings,
     curriculum: Curriculum,
@@ -85,32 +98,43 @@ def run_demo(
     log: Callable[[str], None] = print,
     rng_seed: int = 2026,
 ) -> dict[str, list[PhaseProgress]]:
-    """Play the demo course and return each learner's progress."""
+    """Play the demo course and return each learner's progress.
+
+    Phase 1 for all three learners; then each tries to start phase 2, and whoever it
+    admits works through it too (when phase 2 has notebooks).
+    """
     if settings.state_dir.exists():
         shutil.rmtree(settings.state_dir)
     settings.state_dir.mkdir(parents=True)
-    assignment = curriculum.assignment(DEMO_ASSIGNMENT)
+    rng = random.Random(rng_seed)
     log(f"demo course in {settings.state_dir} (gradebook {settings.db_url})")
-    ensure_assignment(settings, assignment.id)
+    ensure_assignment(settings, DEMO_ASSIGNMENT)
     for learner in LEARNERS:
-        folder = start(settings, curriculum, assignment.id, learner)
-        for spec in assignment.notebooks:
-            path = folder / spec.file
-            source = nbformat.read(str(curriculum.source_dir(assignment.id) / spec.file), as_version=4)
-            release = nbformat.read(str(path), as_version=4)
-            nbformat.write(fill_in(release, source, learner), str(path))
-        submit(settings, curriculum, assignment.id, learner)
-        log(f"{learner} worked in {workspace_dir(settings, learner, assignment.id)} and submitted")
-    grade_assignment(
-        settings,
-        curriculum,
-        assignment.id,
-        rng=random.Random(rng_seed),
-        on_result=lambda r: log(_result_line(r)),
-    )
+        _work_and_submit(settings, curriculum, DEMO_ASSIGNMENT, learner)
+        log(f"{learner} worked in {workspace_dir(settings, learner, DEMO_ASSIGNMENT)} and submitted")
+    grade_assignment(settings, curriculum, DEMO_ASSIGNMENT, rng=rng, on_result=lambda r: log(_result_line(r)))
+    next_phase = curriculum.phases[1]
+    if not next_phase.planned:
+        admitted = []
+        for learner in LEARNERS:
+            try:
+                start(settings, curriculum, NEXT_ASSIGNMENT, learner)
+            except WorkspaceError as exc:
+                log(f"{learner} tries {NEXT_ASSIGNMENT}: {exc}")
+                continue
+            admitted.append(learner)
+            log(f"{learner} starts {NEXT_ASSIGNMENT}")
+            _work_and_submit(settings, curriculum, NEXT_ASSIGNMENT, learner)
+        if admitted:
+            grade_assignment(
+                settings, curriculum, NEXT_ASSIGNMENT, learners=admitted, rng=rng,
+                on_result=lambda r: log(_result_line(r)),
+            )  # fmt: skip
     progress = {}
     for learner in LEARNERS:
-        write_feedback(settings, curriculum, assignment.id, learner)
+        for assignment in (DEMO_ASSIGNMENT, NEXT_ASSIGNMENT):
+            if any(r.assignment == assignment for r in iter_records(settings, learner)):
+                write_feedback(settings, curriculum, assignment, learner)
         progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
     return progress
 

@@ -37,7 +37,7 @@ from .execute import (
     scratch_copy,
 )
 from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores
-from .reference import Reference, get_reference, source_notebook
+from .reference import Reference, get_reference, source_notebook, with_grader_parameters
 from .reports import collect_reports
 from .sandbox import Sandbox
 from .storage import append_line, sha256_bytes, sha256_file
@@ -241,7 +241,10 @@ def grade_submission(
     for spec in assignment.notebooks:
         source = source_notebook(settings, assignment.id, spec.name)
         if params is None:
-            params = parameter_sets(default_parameters(read_notebook(source)), seeds, rng)
+            defaults = with_grader_parameters(
+                settings, assignment.id, default_parameters(read_notebook(source))
+            )
+            params = parameter_sets(defaults, seeds, rng)
         path = folder / spec.file
         label = f"{learner}/{assignment.id}/{spec.file}"
         if not path.is_file():

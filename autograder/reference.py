@@ -152,6 +152,24 @@ def default_references(settings: Settings, assignment: str, notebooks: list[str]
 
     references = []
     for notebook in notebooks:
-        params = default_parameters(read_notebook(source_notebook(settings, assignment, notebook)))
+        defaults = default_parameters(read_notebook(source_notebook(settings, assignment, notebook)))
+        params = with_grader_parameters(settings, assignment, defaults)
         references.append(get_reference(settings, assignment, notebook, params))
     return references
+
+
+HIDDEN_DIR_PARAMETER = "hidden_dir"
+
+
+def with_grader_parameters(settings: Settings, assignment: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Defaults plus what only the grader can supply.
+
+    A notebook that declares ``hidden_dir`` gets the assignment's folder under
+    ``hidden/`` (hidden labels of a competition, say). Every run gets the same value, but
+    only trusted runs can read it: the sandbox hides the whole course directory, and
+    nbgrader never copies ``hidden/`` into the release.
+    """
+    params = dict(defaults)
+    if HIDDEN_DIR_PARAMETER in params:
+        params[HIDDEN_DIR_PARAMETER] = str(settings.root / "hidden" / assignment)
+    return params

@@ -24,7 +24,7 @@ from .curriculum import Assignment, Curriculum
 from .execute import default_parameters, read_notebook, run_notebook, scratch_copy
 from .grade import score_run
 from .gradebook import generate_release, sanitize
-from .reference import compute_reference, write_compat_references
+from .reference import compute_reference, with_grader_parameters, write_compat_references
 from .reports import grade_cells
 
 SOLUTION_MARKERS = (
@@ -157,7 +157,7 @@ def check_assignment(
             for core in spec.core:
                 if core not in graded:
                     report.fail(where, f"core exercise {core!r} in the manifest is not a graded cell here")
-            defaults = default_parameters(source)
+            defaults = with_grader_parameters(settings, assignment.id, default_parameters(source))
             if "seed" not in defaults:
                 report.fail(where, "no `seed` in a cell tagged `parameters`")
                 continue
@@ -222,6 +222,33 @@ def check_assignment(
             log(f"checked {where} ({len(references)} seeds)")
 
 
+def check_hidden_files(settings: Settings, assignment: Assignment, report: CheckReport) -> None:
+    """Files under ``hidden/<assignment>/`` (competition labels) must not reach the release.
+
+    nbgrader copies every file of the source folder into the release, so a hidden file
+    there, or its rows inside a data file, is a leak.
+    """
+    hidden = settings.root / "hidden" / assignment.id
+    if not hidden.is_dir():
+        return
+    public_files = [
+        p
+        for folder in (
+            settings.root / "curriculum" / assignment.id,
+            settings.root / "solutions" / assignment.id,
+        )
+        for p in folder.rglob("*")
+        if p.is_file()
+    ]
+    public_text = {p: p.read_bytes() for p in public_files}
+    for secret in sorted(p for p in hidden.rglob("*") if p.is_file()):
+        data = secret.read_bytes()
+        rows = [line for line in data.splitlines()[1:] if len(line) > 8][:50]
+        for path, text in public_text.items():
+            if text == data or (rows and sum(row in text for row in rows) > len(rows) // 2):
+                report.fail(str(path.relative_to(settings.root)), f"holds the hidden file {secret.name}")
+
+
 def run_nbval(settings: Settings, assignment: Assignment, report: CheckReport) -> None:
     """``pytest --nbval-lax`` over the solution notebooks, as a separate process."""
     folder = settings.root / "solutions" / assignment.id
@@ -255,6 +282,7 @@ def check_curriculum(
         if curriculum.phase(assignment.phase_id).planned:
             continue
         check_assignment(settings, curriculum, assignment, report, log=log)
+        check_hidden_files(settings, assignment, report)
         if nbval:
             before = len(report.problems)
             run_nbval(settings, assignment, report)

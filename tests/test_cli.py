@@ -118,6 +118,7 @@ def test_a_failing_learner_sees_exactly_what_stands_in_the_way(course, capsys):
         (("start", TINY, "--learner", "../evil"), "invalid learner name '../evil'"),
         (("submit", TINY, "--learner", "ghost"), "ghost has no workspace for tiny"),
         (("feedback", TINY, "--learner", "ghost"), None),
+        (("leaderboard", TINY), "'tiny' has no competition in curriculum/manifest.yaml"),
     ],
 )
 def test_bad_input_gets_one_clear_line(course, capsys, args, message):

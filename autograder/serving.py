@@ -1,0 +1,115 @@
+"""Run a learner's WSGI app (Flask) as a real HTTP server for a test cell, and always stop it.
+
+Deployment notebooks should test an API the way its users will meet it: over HTTP, through
+a real socket, with real concurrency, not only through ``app.test_client()``. The grader's
+test cells run inside the learner's sandbox, whose network namespace has only its own
+loopback interface, so the server and the client must both live in that kernel: this
+module starts the server on ``127.0.0.1`` in a background thread of the kernel and the
+test cell talks to it from the same kernel. Nothing here decides a grade: the test cell
+reports what it observed (status codes, JSON bodies, predictions) with ``check``, and the
+grader compares those values outside the kernel.
+
+Usage in a test cell::
+
+    with serve(create_app("model.joblib")) as url:
+        status, body = request_json(url + "/health")
+
+The ``with`` block guarantees the server is shut down and its port released, even when an
+assert inside the block fails, so a failing cell never leaves a thread serving behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from werkzeug.serving import make_server
+
+HOST = "127.0.0.1"
+"""Loopback only: the sandbox has no other interface, and nothing should listen wider."""
+POLL_INTERVAL = 0.05
+"""How often the serving loop looks for a shutdown request, in seconds (stopping is fast)."""
+JOIN_TIMEOUT = 5.0
+"""How long to wait for the serving thread to end after shutdown, in seconds."""
+
+_JSON = "application/json"
+
+
+def _silence_request_log() -> None:
+    # werkzeug logs one line per request to stderr; a correct test cell must write nothing there.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@contextmanager
+def serve(app: Any, host: str = HOST) -> Iterator[str]:
+    """Serve the WSGI ``app`` on ``host`` and a free port; yield its base URL.
+
+    The server is werkzeug's threaded development server (the one ``flask run`` uses), so
+    concurrent requests are handled in parallel, as in a real deployment. Port 0 lets the
+    operating system pick a free port, so two servers never collide. On leaving the block,
+    for any reason, the server is shut down, its socket closed and its thread joined.
+    """
+    _silence_request_log()
+    if getattr(app, "debug", False):
+        # Debug mode turns errors into an interactive debugger page; never serve that.
+        app.debug = False
+    server = make_server(host, 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": POLL_INTERVAL},
+        name=f"serve-{server.port}",
+        daemon=True,  # a kernel that dies must not wait for the server
+    )
+    thread.start()
+    try:
+        yield f"http://{host}:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=JOIN_TIMEOUT)
+
+
+def request_json(
+    url: str,
+    method: str = "GET",
+    body: bytes | dict[str, Any] | list[Any] | None = None,
+    timeout: float = 5,
+    content_type: str = _JSON,
+) -> tuple[int, Any]:
+    """Send one HTTP request and return ``(status code, decoded body)``.
+
+    ``body`` may be raw bytes (sent as they are, e.g. to test invalid JSON or an empty
+    body) or a dict/list (encoded as JSON). The response body is JSON-decoded when it is
+    JSON, returned as text when it is not, and ``None`` when it is empty. Error statuses
+    (4xx, 5xx) are returned like any other, not raised: a test wants to see them.
+
+    Proxies from the environment are ignored: a request to the loopback must never leave
+    through an ``http_proxy``.
+    """
+    data = json.dumps(body).encode() if isinstance(body, dict | list) else body
+    request = urllib.request.Request(url, data=data, method=method.upper())
+    if data is not None:
+        request.add_header("Content-Type", content_type)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, _decode(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, _decode(error.read())
+
+
+def _decode(raw: bytes) -> Any:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
