@@ -146,16 +146,19 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
     return RunResult(run.parameters, run.outcome.status, run.outcome.reason, run.outcome.seconds, cells)
 
 
-def parameter_sets(default: dict[str, Any], seeds: int, rng: random.Random) -> list[dict[str, Any]]:
-    """The default parameters, then ``seeds - 1`` sets with a freshly drawn seed."""
-    sets = [dict(default)]
-    used = {default.get("seed")}
-    while len(sets) < max(1, seeds):
+def draw_seeds(count: int, rng: random.Random) -> list[int]:
+    """Seeds drawn for one submission; every notebook of it runs under the same ones."""
+    drawn: list[int] = []
+    while len(drawn) < count:
         seed = rng.randrange(1, 2**31 - 1)
-        if seed not in used:
-            used.add(seed)
-            sets.append({**default, "seed": seed})
-    return sets
+        if seed not in drawn:
+            drawn.append(seed)
+    return drawn
+
+
+def parameter_sets(default: dict[str, Any], drawn: list[int]) -> list[dict[str, Any]]:
+    """A notebook's own default parameters, then the same with each drawn seed."""
+    return [dict(default)] + [{**default, "seed": seed} for seed in drawn if seed != default.get("seed")]
 
 
 def _submission_dir(settings: Settings, learner: str, assignment_id: str) -> Path:
@@ -237,14 +240,13 @@ def grade_submission(
     executed_files: dict[str, NotebookNode] = {}
     results: list[NotebookResult] = []
     file_hashes: dict[str, str] = {}
-    params: list[dict[str, Any]] | None = None
+    drawn = draw_seeds(max(0, seeds - 1), rng)
+    first_params: list[dict[str, Any]] | None = None
     for spec in assignment.notebooks:
         source = source_notebook(settings, assignment.id, spec.name)
-        if params is None:
-            defaults = with_grader_parameters(
-                settings, assignment.id, default_parameters(read_notebook(source))
-            )
-            params = parameter_sets(defaults, seeds, rng)
+        defaults = with_grader_parameters(settings, assignment.id, default_parameters(read_notebook(source)))
+        params = parameter_sets(defaults, drawn)
+        first_params = first_params or params
         path = folder / spec.file
         label = f"{learner}/{assignment.id}/{spec.file}"
         if not path.is_file():
@@ -303,7 +305,7 @@ def grade_submission(
         for run in runs:
             executed_files[f"executed/{spec.name}.seed{run.parameters.get('seed')}.ipynb"] = run.notebook
         _write_autograded(settings, learner, assignment.id, spec.name, runs[0].notebook, folder)
-    assert params is not None
+    assert first_params is not None
     submission_hash = sha256_bytes(repr(sorted(file_hashes.items())).encode())
     record = {
         "learner": learner,
@@ -317,7 +319,7 @@ def grade_submission(
             spec.name: sha256_file(source_notebook(settings, assignment.id, spec.name))
             for spec in assignment.notebooks
         },
-        "parameter_sets": params,
+        "parameter_sets": first_params,  # every notebook's own runs record their full parameters
         "notebooks": {r.notebook: asdict(r) for r in results},
         "errors": errors,
     }

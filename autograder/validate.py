@@ -7,7 +7,9 @@ throw-away state folder, so they never touch an instructor's gradebook.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -250,10 +252,18 @@ def check_hidden_files(settings: Settings, assignment: Assignment, report: Check
 
 
 def run_nbval(settings: Settings, assignment: Assignment, report: CheckReport) -> None:
-    """``pytest --nbval-lax`` over the solution notebooks, as a separate process."""
+    """``pytest --nbval-lax`` over a copy of the solution notebooks, as a separate process.
+
+    A copy, because notebooks write files (a saved model, say) into their working folder,
+    and nbgrader would ship anything left in ``solutions/`` with the release.
+    """
     folder = settings.root / "solutions" / assignment.id
-    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(folder)]
-    proc = subprocess.run(cmd, cwd=settings.root, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="autograder-nbval-") as tmp:
+        copy = Path(tmp) / assignment.id
+        shutil.copytree(folder, copy)
+        cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(copy)]
+        env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}  # where the compat references are
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-15:])
         report.fail(str(folder.relative_to(settings.root)), f"pytest --nbval-lax failed:\n{tail}")

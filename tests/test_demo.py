@@ -13,6 +13,7 @@ import pytest
 from autograder.config import load_settings
 from autograder.curriculum import load_curriculum
 from autograder.demo import run_demo
+from autograder.leaderboard import leaderboard
 
 pytestmark = pytest.mark.slow
 
@@ -24,17 +25,21 @@ def test_demo_course(tmp_path):
     progress = run_demo(settings, load_curriculum(REPO), log=lambda _: None)
     states = {name: [p.state for p in phases[:2]] for name, phases in progress.items()}
     assert states == {
-        "alice": ["mastered", "unlocked (planned)"],
+        "alice": ["mastered", "mastered"],  # admitted to phase 2, and masters it too
         "bob": ["unlocked", "locked"],
         "carol": ["unlocked", "locked"],
     }
+    assert not (settings.workspaces_dir / "bob" / "phase2-ml-dl").exists()  # refused, with the reason logged
     carol = progress["carol"][0].assignments[0]
     assert carol.latest_score == 1.0  # the default seed is fully fooled...
     assert any("passes with the default seed only" in g.problem for g in carol.gaps)  # ...mastery is not
     bob = progress["bob"][0].assignments[0]
     assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
     # feedback for every learner and notebook, and the grades in nbgrader's own export
-    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5
+    metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
+    (entry,) = board
+    assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
     out = tmp_path / "export.csv"
     env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
     proc = subprocess.run(
@@ -46,5 +51,6 @@ def test_demo_course(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(out.open())}
+    rows = [row for row in csv.DictReader(out.open()) if row["assignment"] == "phase1-foundations"]
+    scores = {row["student_id"]: float(row["score"]) for row in rows}
     assert scores["alice"] == scores["carol"] == 50.0 and scores["bob"] < 50.0
