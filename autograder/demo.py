@@ -1,4 +1,5 @@
-"""The demo course: three simulated learners work through phase 1 and are graded.
+"""The demo course: three simulated learners work through phase 1, are graded, and
+whoever has mastered it goes on to phase 2 (the others are told why they may not).
 
 It runs in a throw-away state folder with its own SQLite gradebook, so it never touches
 a real class. The learners' notebooks are made from the release the way a learner would
