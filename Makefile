@@ -28,8 +28,8 @@ check: setup
 	$(BIN)/autograder check
 
 lint: setup
-	$(BIN)/ruff check autograder tests
-	$(BIN)/ruff format --check autograder tests
+	$(BIN)/ruff check autograder tests tools benchmarks
+	$(BIN)/ruff format --check autograder tests tools benchmarks
 
 test: setup lint
 	$(BIN)/autograder check
