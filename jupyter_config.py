@@ -48,3 +48,9 @@ c.Autograder.cpu_seconds = 600  # CPU time of the kernel process
 c.Autograder.processes = 64  # processes and threads the sandbox's uid may have at once
 c.Autograder.file_size_mb = 64  # largest file the notebook may write
 c.Autograder.output_kb = 1024  # printed output the grader keeps per run; past it the run stops
+# Speed. Kernels are forked from a warm process that has imported these modules once
+# (autograder/zygote.py; as root only, else each kernel starts cold), and `workers`
+# notebook runs go at once (0: one per CPU core).
+c.Autograder.warm_kernels = True
+c.Autograder.preload = ["numpy", "pandas", "autograder.checks"]  # and what the graded notebooks import
+c.Autograder.workers = 0

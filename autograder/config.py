@@ -32,6 +32,14 @@ class Settings:
     max_notebook_seconds: float
     config: Config
     limits: Limits = field(default_factory=Limits)
+    warm_kernels: bool = True
+    preload: tuple[str, ...] = ()
+    workers: int = 0
+    """Notebook runs at once; 0 means one per CPU core."""
+
+    @property
+    def parallel_runs(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
 
     @property
     def submitted_dir(self) -> Path:
@@ -109,10 +117,13 @@ def load_settings(root: Path | None = None, state_dir: Path | None = None) -> Se
             file_size_mb=int(ours.get("file_size_mb", Limits.file_size_mb)),
             output_kb=int(ours.get("output_kb", Limits.output_kb)),
         ),
+        warm_kernels=bool(ours.get("warm_kernels", True)),
+        preload=tuple(str(m) for m in ours.get("preload", ())),
+        workers=int(ours.get("workers", 0)),
     )
 
 
-_probed: dict[tuple[Path, Path], Sandbox] = {}
+_probed: dict[tuple[object, ...], Sandbox] = {}
 
 
 def make_sandbox(settings: Settings, *, unsafe_no_sandbox: bool = False) -> Sandbox | None:
@@ -123,9 +134,15 @@ def make_sandbox(settings: Settings, *, unsafe_no_sandbox: bool = False) -> Sand
     """
     if unsafe_no_sandbox:
         return None
-    key = (settings.root, settings.state_dir)
+    key = (settings.root, settings.state_dir, settings.warm_kernels, settings.preload, settings.limits)
     if key not in _probed:
-        sandbox = Sandbox.for_course(settings.limits, settings.root, settings.state_dir)
+        sandbox = Sandbox.for_course(
+            settings.limits,
+            settings.root,
+            settings.state_dir,
+            warm=settings.warm_kernels,
+            preload=settings.preload,
+        )
         try:
             probe(sandbox)
         except SandboxUnavailable as exc:

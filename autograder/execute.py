@@ -10,6 +10,7 @@ a reason instead of an exception, and the kernel's environment is given explicit
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import nbformat
@@ -39,7 +41,8 @@ from papermill.execute import prepare_notebook_metadata
 from papermill.parameterize import parameterize_notebook
 
 from .checks import COLLECT_ENV, MIME_TYPE
-from .sandbox import Limits, Sandbox, allocate_uid, prepare_folder
+from .sandbox import TMPFS_BYTES, Limits, Sandbox, allocate_uid, prepare_folder
+from .warmpool import runs_root, trusted_zygote, zygote_for
 
 ENGINE_NAME = "autograder"
 KERNEL_NAME = "python3"
@@ -112,7 +115,21 @@ class GradingClient(PapermillNotebookClient):
                     "output past that was dropped and the run was stopped"
                 )
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        parent = msg["parent_header"].get("msg_id")
+        if self.output_hook_stack[parent]:  # widgets' output hooks: nbclient's own path
+            return super().output(outs, msg, display_id, cell_index)
+        out = output_node(msg)
+        if out is None:
+            return None
+        if self.clear_before_next_output:
+            outs[:] = []
+            self.clear_display_id_mapping(cell_index)
+            self.clear_before_next_output = False
+        if display_id:
+            cell_map = self._display_id_map.setdefault(display_id, {})
+            cell_map.setdefault(cell_index, []).append(len(outs))
+        outs.append(out)
+        return out
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, **kw: Any) -> NotebookNode:
         result = await super().async_execute_cell(cell, cell_index, **kw)
@@ -125,6 +142,18 @@ class GradingClient(PapermillNotebookClient):
                 self.outcome.reason = "the notebook ran out of its memory allowance and the run was stopped"
                 raise RunStopped
         return result
+
+    async def _async_poll_kernel_alive(self) -> None:
+        """nbclient's liveness poll, every 50 ms instead of every second: a crashed kernel
+        (common in learner code) ends its run at once instead of up to a second later."""
+        while True:
+            await asyncio.sleep(0.05)
+            try:
+                await self._async_check_alive()
+            except DeadKernelError:
+                assert self.task_poll_for_reply is not None
+                self.task_poll_for_reply.cancel()
+                return
 
     # nbclient binds its synchronous execute_cell to its own coroutine; rebind it to ours.
     execute_cell = run_sync(async_execute_cell)
@@ -146,6 +175,58 @@ class SandboxedKernelManager(AsyncKernelManager):
         argv = super().format_kernel_cmd(extra_arguments)
         return self._sandbox.command(argv, scratch=self._scratch, sockets=self._sockets, uid=self._uid)
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        """With a warm sandbox, fork the kernel from the zygote instead of running ``kernel_cmd``."""
+        if not self._sandbox.warm:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        env = kw["env"]
+        zygote = zygote_for(self._sandbox, self._sandbox.environment(runs_root(), kernel_variables()))
+        process = zygote.spawn(
+            {
+                "uid": self._uid,
+                "scratch": str(self._scratch),
+                "sockets": str(self._sockets),
+                "connection_file": self.connection_file,
+                "stderr": str(self._sockets / "kernel-stderr.log"),
+                "env": env,
+                "limits": {
+                    "memory_mb": self._sandbox.limits.memory_mb,
+                    "cpu_seconds": self._sandbox.limits.cpu_seconds,
+                    "file_size_mb": self._sandbox.limits.file_size_mb,
+                    "processes": self._sandbox.limits.processes,
+                },
+                "tmpfs_bytes": TMPFS_BYTES,
+                "hidden": [str(folder) for folder in self._sandbox.hidden],
+            }
+        )
+        assert self.provisioner is not None
+        provisioner: Any = self.provisioner
+        provisioner.process, provisioner.pid = process, process.pid
+        self._reconcile_connection_info(provisioner.connection_info)
+
+
+class TrustedForkKernelManager(AsyncKernelManager):
+    """A kernel forked from a trusted zygote: for our own notebooks (the solutions) only."""
+
+    def __init__(self, *, preload: tuple[str, ...], scratch: Path, sockets: Path, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._preload, self._scratch, self._sockets = preload, scratch, sockets
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        zygote = trusted_zygote(self._preload, kw["env"])
+        process = zygote.spawn(
+            {
+                "scratch": str(self._scratch),
+                "connection_file": self.connection_file,
+                "stderr": str(self._sockets / "kernel-stderr.log"),
+                "env": kw["env"],
+            }
+        )
+        provisioner: Any = self.provisioner
+        provisioner.process, provisioner.pid = process, process.pid
+        self._reconcile_connection_info(provisioner.connection_info)
+
 
 def _client_class(context: zmq.asyncio.Context) -> type[AsyncKernelClient]:
     """A kernel client class whose sockets come from ``context`` (and so share its limits)."""
@@ -155,6 +236,38 @@ def _client_class(context: zmq.asyncio.Context) -> type[AsyncKernelClient]:
             kwargs["context"] = context
             super().__init__(**kwargs)
 
+        async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+            """jupyter_client's wait, without its fixed 0.2 s of listening for stray IOPub messages.
+
+            Execution only reads messages whose parent is its own request, so a late status
+            message from the handshake is ignored anyway.
+            """
+            deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=0.5)
+                except Empty:
+                    pass
+                else:
+                    if msg["msg_type"] == "kernel_info_reply":
+                        try:  # IOPub is connected once the kernel's status messages arrive
+                            await self.iopub_channel.get_msg(timeout=0.5)
+                        except Empty:
+                            pass
+                        else:
+                            self._handle_kernel_info_reply(msg)
+                            break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} s")
+            while True:
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.005)
+                except Empty:
+                    break
+
     return LimitedKernelClient
 
 
@@ -162,6 +275,7 @@ def _limited_context(max_message: int) -> zmq.asyncio.Context:
     """A ZeroMQ context whose sockets refuse any single message over ``max_message`` bytes."""
     context = zmq.asyncio.Context()
     context.setsockopt(zmq.MAXMSGSIZE, max_message)
+    context.setsockopt(zmq.RECONNECT_IVL, 10)  # reach a kernel that binds its sockets a moment later
     return context
 
 
@@ -183,11 +297,12 @@ class GradingEngine(NBClientEngine):
         outcome: RunOutcome = kwargs.pop("run_outcome")
         limits: Limits = kwargs.pop("limits")
         sandbox: Sandbox | None = kwargs.pop("sandbox")
+        trusted_preload: tuple[str, ...] | None = kwargs.pop("trusted_preload")
         extra_env: dict[str, str] = kwargs.pop("kernel_env")
         cwd = Path(kwargs.pop("run_cwd"))
         kwargs.pop("input_path", None)
         # IPC sockets in a private folder: no TCP port for other local processes to reach.
-        sockets = Path(tempfile.mkdtemp(prefix="autograder-kernel-"))
+        sockets = Path(tempfile.mkdtemp(prefix="kernel-", dir=runs_root()))
         context = _limited_context(MAX_MESSAGE_BYTES)
         manager_args: dict[str, Any] = {
             "kernel_name": kernel_name,
@@ -206,8 +321,13 @@ class GradingEngine(NBClientEngine):
             )
             env = sandbox.environment(cwd, extra_env)
         else:
-            km = AsyncKernelManager(**manager_args)
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}, **extra_env}
+            if trusted_preload is not None:
+                km = TrustedForkKernelManager(
+                    preload=trusted_preload, scratch=cwd, sockets=sockets, **manager_args
+                )
+            else:
+                km = AsyncKernelManager(**manager_args)
         km.client_factory = _client_class(context)
         client = GradingClient(
             nb_man,
@@ -220,6 +340,8 @@ class GradingEngine(NBClientEngine):
             kernel_name=kernel_name,
             log_output=False,
             allow_errors=True,
+            shutdown_kernel="immediate",  # nothing in a finished run needs a polite goodbye
+            record_timing=False,  # papermill records each cell's start, end and duration itself
             interrupt_on_timeout=True,
             error_on_timeout={
                 "ename": "CellTimeoutError",
@@ -266,6 +388,58 @@ class GradingEngine(NBClientEngine):
                 context.destroy(linger=0)
             shutil.rmtree(sockets, ignore_errors=True)
         return nb_man.nb
+
+
+def output_node(msg: dict[str, Any]) -> NotebookNode | None:
+    """nbformat's ``output_from_msg`` with a structural check instead of a JSON-schema run.
+
+    The schema run cost more than the rest of handling a message. A message whose shape
+    is wrong (a hostile kernel's) is dropped, where nbformat would have raised.
+    """
+    kind = msg["header"]["msg_type"]
+    content = msg.get("content") or {}
+    try:
+        if kind == "stream":
+            out = {"output_type": kind, "name": str(content["name"]), "text": content["text"]}
+            valid = isinstance(out["text"], str) and out["name"] in ("stdout", "stderr")
+        elif kind in ("display_data", "execute_result"):
+            out = {"output_type": kind, "metadata": content["metadata"], "data": content["data"]}
+            valid = isinstance(out["metadata"], dict) and _mime_bundle(out["data"])
+            if kind == "execute_result":
+                out["execution_count"] = content["execution_count"]
+                valid = valid and (out["execution_count"] is None or isinstance(out["execution_count"], int))
+        elif kind == "error":
+            out = {
+                "output_type": kind,
+                "ename": content["ename"],
+                "evalue": content["evalue"],
+                "traceback": content["traceback"],
+            }
+            valid = (
+                isinstance(out["ename"], str)
+                and isinstance(out["evalue"], str)
+                and isinstance(out["traceback"], list)
+                and all(isinstance(line, str) for line in out["traceback"])
+            )
+        else:
+            return None
+    except (KeyError, TypeError):
+        return None
+    return nbformat.from_dict(out) if valid else None
+
+
+def _mime_bundle(data: Any) -> bool:
+    """A display's data: MIME type -> text, list of text lines, or (for JSON types) any JSON."""
+    if not isinstance(data, dict):
+        return False
+    for mime, value in data.items():
+        if not isinstance(mime, str) or "/" not in mime:
+            return False
+        if isinstance(value, str) or mime.endswith("json"):
+            continue
+        if not (isinstance(value, list) and all(isinstance(line, str) for line in value)):
+            return False
+    return True
 
 
 def _last_words(log: Path) -> str:
@@ -371,7 +545,7 @@ def kernel_variables() -> dict[str, str]:
 @contextmanager
 def scratch_copy(folder: Path) -> Iterator[Path]:
     """A throw-away copy of ``folder``'s non-notebook files: the run's working directory."""
-    scratch = Path(tempfile.mkdtemp(prefix="autograder-run-"))
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=runs_root()))
     try:
         if folder.is_dir():
             for item in folder.iterdir():
@@ -404,11 +578,13 @@ def run_notebook(
     *,
     limits: Limits,
     sandbox: Sandbox | None,
+    warm: tuple[str, ...] | None = None,
 ) -> ExecutedNotebook:
     """Run ``nb`` under ``parameters`` in ``cwd``; never raises for what the code did.
 
     ``sandbox=None`` runs the kernel as the grader's own user: only for trusted notebooks
-    (the solutions) or with the instructor's explicit ``--unsafe-no-sandbox``.
+    (the solutions) or with the instructor's explicit ``--unsafe-no-sandbox``. Such a run
+    forks its kernel from a trusted zygote with ``warm`` preloaded, when ``warm`` is given.
     """
     prepared = parameterize(nb, parameters)
     outcome = RunOutcome(sandboxed=sandbox is not None)
@@ -424,6 +600,7 @@ def run_notebook(
         run_outcome=outcome,
         limits=limits,
         sandbox=sandbox,
+        trusted_preload=warm if sandbox is None else None,
         kernel_env=kernel_variables(),
         run_cwd=str(cwd),
     )

@@ -9,6 +9,7 @@ encodes values, so a changed exercise or helper never serves a stale answer.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .config import Settings
 from .execute import read_notebook, run_notebook, scratch_copy
 from .reports import collect_reports
 from .storage import sha256_bytes, sha256_file, write_json_atomic
+from .warmpool import notebook_imports
 
 FORMAT = 1
 
@@ -78,6 +80,14 @@ def cache_key(source: Path, parameters: dict[str, Any]) -> str:
     return sha256_bytes(blob.encode())[:32]
 
 
+def trusted_warm(settings: Settings, source: Path) -> tuple[str, ...] | None:
+    """What a trusted zygote preloads for running ``source`` warm (None: start kernels cold)."""
+    if not settings.warm_kernels:
+        return None
+    extra = tuple(m for m in notebook_imports([source]) if m not in settings.preload)
+    return settings.preload + extra
+
+
 def source_notebook(settings: Settings, assignment: str, notebook: str) -> Path:
     return settings.root / "solutions" / assignment / f"{notebook}.ipynb"
 
@@ -88,8 +98,10 @@ def compute_reference(
     """Run the solution notebook under ``parameters`` and keep what its test cells report."""
     source = source_notebook(settings, assignment, notebook)
     nb = read_notebook(source)
-    with scratch_copy(source.parent) as cwd:
-        run = run_notebook(nb, parameters, cwd, limits=settings.limits, sandbox=None)  # our own solution
+    with scratch_copy(source.parent) as cwd:  # our own solution: no sandbox
+        run = run_notebook(
+            nb, parameters, cwd, limits=settings.limits, sandbox=None, warm=trusted_warm(settings, source)
+        )
     if run.outcome.status != "completed":
         raise ReferenceError(f"{source}: the solution run {run.outcome.status}: {run.outcome.reason}")
     cells: dict[str, dict[str, Any]] = {}
@@ -118,13 +130,20 @@ def get_reference(
     """The cached reference for these parameters, computing it on a miss."""
     source = source_notebook(settings, assignment, notebook)
     path = settings.references_dir / assignment / notebook / f"{cache_key(source, parameters)}.json"
-    try:
-        return Reference.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError):
-        pass
-    reference = compute_reference(settings, assignment, notebook, parameters)
-    write_json_atomic(path, reference.to_json())
-    return reference
+    with _locks_guard:
+        lock = _locks.setdefault(path, threading.Lock())
+    with lock:  # parallel submissions that need the same new reference compute it once
+        try:
+            return Reference.from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError):
+            pass
+        reference = compute_reference(settings, assignment, notebook, parameters)
+        write_json_atomic(path, reference.to_json())
+        return reference
+
+
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
 
 
 def write_compat_references(settings: Settings, references: list[Reference]) -> Path:

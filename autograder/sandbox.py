@@ -25,6 +25,12 @@ engine, and must not slow a kernel down. So a kernel is started as
   sandbox, never TCP; its environment is built from scratch, so no variable of the
   grader's is visible.
 
+As root, kernels are by default forked from a warm zygote instead (``zygote.py``,
+``warmpool.py``): the zygote lives in this same bubblewrap view of the machine, and each
+fork builds the rest before any learner code runs: its own mount, network, IPC, UTS, PID
+and cgroup namespaces, fresh temporary folders, only its own run folders, the same
+rlimits, and its own uid with no capabilities and no new privileges.
+
 seccomp is not added: the namespaces already remove the network and the view of other
 processes, and a syscall filter would need maintenance against numpy and torch.
 """
@@ -91,12 +97,61 @@ class Sandbox:
     """Folders replaced by empty ones: the course directory and the state folder."""
     exposed: tuple[Path, ...] = field(default_factory=tuple)
     """Folders mounted back read-only (the Python installation, our package)."""
+    warm: bool = False
+    """Fork kernels from a warm zygote (``zygote.py``) instead of starting each one; root only."""
+    preload: tuple[str, ...] = ()
+    """Modules the zygote imports once for every kernel it forks."""
 
     @classmethod
-    def for_course(cls, limits: Limits, course_root: Path, state_dir: Path) -> Sandbox:
+    def for_course(
+        cls,
+        limits: Limits,
+        course_root: Path,
+        state_dir: Path,
+        *,
+        warm: bool = False,
+        preload: tuple[str, ...] = (),
+    ) -> Sandbox:
         package = Path(__file__).resolve().parent
         exposed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), package}
-        return cls(limits, (course_root.resolve(), state_dir.resolve()), tuple(sorted(exposed)))
+        hidden = (course_root.resolve(), state_dir.resolve())
+        warm = warm and os.geteuid() == 0  # the zygote builds namespaces with root's rights
+        return cls(limits, hidden, tuple(sorted(exposed)), warm, preload)
+
+    def _filesystem(self, binds: tuple[Path, ...] = ()) -> list[str]:
+        """bwrap's view of the machine: read-only system, private temporary and hidden folders.
+
+        ``binds`` are the writable folders mounted back (the run's, or the zygote's runs
+        folder). Their parents inside an emptied folder are made world-searchable: bwrap
+        would create them mode 0700, and the kernel's uid could not reach, say, a Python
+        installed under ``/root``.
+        """
+        args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        masked = [Path(p) for p in ("/tmp", "/var/tmp", "/dev/shm")]
+        for folder in masked:
+            args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", str(folder)]
+        for folder in (Path("/run"), Path("/home"), Path("/root"), *self.hidden):
+            if folder.exists():
+                args += ["--size", str(TMPFS_BYTES), "--tmpfs", str(folder)]
+                masked.append(folder)
+        made: set[Path] = set()
+        for folder, option in [*((f, "--ro-bind") for f in self.exposed), *((b, "--bind") for b in binds)]:
+            for parent in reversed(folder.parents):
+                inside = any(parent != m and parent.is_relative_to(m) for m in masked)
+                if inside and parent not in made:
+                    args += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(parent)
+            args += [option, str(folder), str(folder)]
+        return args
+
+    def zygote_command(self, argv: list[str], runs_root: Path) -> list[str]:
+        """The zygote's command line: the same view of the machine, root's capabilities kept
+        (each fork builds its own namespaces and drops them before learner code runs), and
+        only ``runs_root`` of the grader's temporary files mounted in."""
+        return [
+            "bwrap", "--die-with-parent", "--cap-add", "ALL", *self._filesystem((runs_root,)),
+            "--unsetenv", "JPY_PARENT_PID", "--chdir", str(runs_root), "--", *argv,
+        ]  # fmt: skip
 
     def command(self, argv: list[str], *, scratch: Path, sockets: Path, uid: int) -> list[str]:
         """The full command line that runs ``argv`` inside the sandbox.
@@ -131,26 +186,7 @@ class Sandbox:
         else:
             namespaces = ["--unshare-all", "--cap-drop", "ALL"]
             drop = []
-        bwrap = [
-            "bwrap",
-            *namespaces,
-            "--die-with-parent",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-        ]
-        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
-            bwrap += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", folder]
-        for folder in ("/run", "/home", "/root", *map(str, self.hidden)):
-            if Path(folder).exists():
-                bwrap += ["--size", str(TMPFS_BYTES), "--tmpfs", folder]
-        for folder in self.exposed:
-            bwrap += ["--ro-bind", str(folder), str(folder)]
-        bwrap += ["--bind", str(scratch), str(scratch), "--bind", str(sockets), str(sockets)]
+        bwrap = ["bwrap", *namespaces, "--die-with-parent", *self._filesystem((scratch, sockets))]
         # ipykernel would watch JPY_PARENT_PID, a pid it cannot see from its own PID
         # namespace, and quit; --die-with-parent does that job instead.
         bwrap += ["--unsetenv", "JPY_PARENT_PID", "--chdir", str(scratch), "--"]

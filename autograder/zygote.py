@@ -1,0 +1,326 @@
+"""The warm process that forks learner kernels: heavy imports paid once, every kernel fresh.
+
+Why: starting a kernel and importing numpy, pandas and scikit-learn costs about 2.5 s per
+notebook run, which is nearly all of a small exercise's grading time. This process
+imports them once and forks a kernel per run. A fork shares no state with its siblings:
+each starts from this pristine process (which never runs learner code), gets its own
+copy-on-write memory, and is isolated before any learner code runs.
+
+It runs inside the sandbox's bubblewrap (read-only system; course, state, ``/home`` and
+``/root`` hidden) as root with its capabilities, and each fork then builds what the
+per-run sandbox of ``sandbox.py`` gives a kernel:
+
+    fork (the "keeper": new mount, network, IPC, UTS, PID and cgroup namespaces; fresh
+          /tmp, /var/tmp and /dev/shm; only its own run folders mounted back; loopback up)
+      -> fork (PID 1 of the new PID namespace: mounts its /proc, reaps, reports the exit)
+        -> fork (the kernel: rlimits, capability bounding set emptied, its own uid and
+                 gid, no groups, no new privileges, an environment built from nothing)
+          -> ipykernel
+
+Killing the keeper kills the rest (parent-death signals down the chain).
+
+With ``--trusted`` (for our own solution notebooks, never learner code) it runs without
+bubblewrap and its forks skip the isolation: they only get a fresh process.
+
+Protocol: one JSON object per line. Requests on stdin ``{"id", "uid", "scratch",
+"sockets", "connection_file", "stderr", "env", "limits", "tmpfs_bytes", "runs_root"}``;
+on stdout ``{"ready": ...}`` once, then ``{"id", "pid"}`` (or ``{"id", "error"}``) per
+request and ``{"exit": pid, "code": code}`` when a keeper ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import importlib
+import json
+import os
+import random
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import traceback
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+SIOCSIFFLAGS, IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
+EXIT_SETUP_FAILED = 70
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    def encode(text: str | None) -> bytes | None:
+        return text.encode() if text is not None else None
+
+    result = _libc.mount(encode(source), target.encode(), encode(fstype), flags, encode(data))
+    _check(result, f"mount {target}")
+
+
+def _prctl(option: int, value: int) -> int:
+    return _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0)
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import what kernels will import; a module that fails is simply not preloaded."""
+    loaded = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except Exception as exc:
+            print(f"zygote: not preloading {name}: {exc}", file=sys.stderr)
+    return loaded
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
+
+
+def _isolate(request: dict[str, Any]) -> None:
+    """In the keeper: new namespaces, fresh temporary folders, only this run's folders.
+
+    The run's folders are bound to a staging place in the fresh ``/dev/shm`` while they are
+    still visible, then moved under the fresh, empty copy of the runs folder.
+    """
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP
+    _check(_libc.unshare(flags), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    size = int(request["tmpfs_bytes"])
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    staged = {}
+    for index, path in enumerate((request["scratch"], request["sockets"])):
+        stage = f"/dev/shm/.stage{index}"
+        os.mkdir(stage)
+        _mount(path, stage, None, MS_BIND | MS_REC)
+        staged[stage] = path
+    for folder in ("/tmp", "/var/tmp"):
+        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    for folder in request.get("hidden", ()):  # empty, as the per-run sandbox shows them
+        if not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o755)
+    runs_root = request["runs_root"]
+    os.makedirs(runs_root, exist_ok=True)
+    _mount("tmpfs", runs_root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=755")
+    for stage, path in staged.items():
+        os.makedirs(path)
+        _mount(stage, path, None, MS_MOVE)
+        os.rmdir(stage)
+    _loopback_up()
+    socket.sethostname("sandbox")
+
+
+def _drop_privileges(request: dict[str, Any]) -> None:
+    """In the kernel process: limits, then the run's own uid with no way back."""
+    limits = request["limits"]
+    mb = 1024 * 1024
+    for which, value in (
+        (resource.RLIMIT_AS, limits["memory_mb"] * mb),
+        (resource.RLIMIT_CPU, limits["cpu_seconds"]),
+        (resource.RLIMIT_FSIZE, limits["file_size_mb"] * mb),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, limits["processes"]),
+    ):
+        resource.setrlimit(which, (value, value))
+    for cap in range(64):
+        if _prctl(PR_CAPBSET_DROP, cap) != 0:
+            break  # past the last capability this kernel knows
+    uid = int(request["uid"])
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # clears every capability: the saved uid is not root either
+    _check(_prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+
+
+def _reseed() -> None:
+    """Forks share the zygote's generator states; give each kernel its own, as a fresh process has."""
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.seed()
+
+
+def _run_kernel(request: dict[str, Any]) -> None:
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _drop_privileges(request)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    scratch = request["scratch"]
+    os.chdir(scratch)
+    sys.path[0] = scratch  # what ``python -m ipykernel_launcher`` started in ``scratch`` has
+    _reseed()
+    from ipykernel.kernelapp import IPKernelApp
+
+    # A graded run has no use for IPython's input history (an SQLite file written per cell).
+    sys.argv = [sys.executable, "-f", request["connection_file"], "--HistoryManager.enabled=False"]
+    IPKernelApp.launch_instance(argv=sys.argv[1:])
+
+
+def _reaper(kernel: int) -> int:
+    """PID 1 of the run: wait for the kernel (and reap orphans); its exit is the run's."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return EXIT_SETUP_FAILED
+        if pid == kernel:
+            return os.waitstatus_to_exitcode(status) % 256
+
+
+def _keeper(request: dict[str, Any]) -> int:
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()
+    _isolate(request)
+    first = os.fork()  # the first child of an unshared PID namespace is its PID 1
+    if first:
+        _, status = os.waitpid(first, 0)
+        code = os.waitstatus_to_exitcode(status)
+        return code if code >= 0 else 128 - code
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    kernel = os.fork()
+    if kernel == 0:
+        _run_kernel(request)
+        os._exit(0)
+    os._exit(_reaper(kernel))
+
+
+def _redirect_stdio(stderr_path: str) -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    log = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 2)
+    for fd in (null, log):
+        if fd > 2:
+            os.close(fd)
+
+
+def _close_inherited_fds() -> None:
+    """Nothing of the zygote's (its request pipe above all) reaches learner code."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+                os.close(fd)
+
+
+def _trusted_kernel(request: dict[str, Any]) -> int:
+    """A kernel for our own notebooks (the solutions): a fresh fork, with no sandbox to build."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["scratch"])
+    sys.path[0] = request["scratch"]
+    _reseed()
+    from ipykernel.kernelapp import IPKernelApp
+
+    sys.argv = [sys.executable, "-f", request["connection_file"], "--HistoryManager.enabled=False"]
+    IPKernelApp.launch_instance(argv=sys.argv[1:])
+    return 0
+
+
+def spawn(request: dict[str, Any], trusted: bool = False) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = EXIT_SETUP_FAILED
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _redirect_stdio(request["stderr"])
+        _close_inherited_fds()
+        code = _trusted_kernel(request) if trusted else _keeper(request)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _send(message: dict[str, Any]) -> None:
+    os.write(1, (json.dumps(message) + "\n").encode())
+
+
+def serve(trusted: bool = False) -> None:
+    """Answer requests until stdin closes; report each keeper's end."""
+    children: set[int] = set()
+    buffer = b""
+    while True:
+        ready, _, _ = select.select([0], [], [], 0.02 if children else None)
+        for pid in list(children):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                children.discard(pid)
+                code = os.waitstatus_to_exitcode(status)
+                _send({"exit": pid, "code": code if code >= 0 else 128 - code})
+        if not ready:
+            continue
+        chunk = os.read(0, 65536)
+        if not chunk:
+            return
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            request = json.loads(line)
+            try:
+                pid = spawn(request, trusted)
+            except OSError as exc:
+                _send({"id": request.get("id"), "error": str(exc)})
+                continue
+            children.add(pid)
+            _send({"id": request.get("id"), "pid": pid})
+
+
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "ipykernel.comm",
+    "ipykernel.eventloops",
+    "ipykernel.pylab.backend_inline",
+    "matplotlib_inline.backend_inline",
+    "IPython.core.completer",
+    "IPython.core.history",
+    "IPython.core.magics",
+    "jedi",
+)
+"""What ``IPKernelApp.initialize`` would import in every kernel (debugpy alone costs 0.15 s)."""
+
+
+def main() -> None:
+    trusted = sys.argv[1:2] == ["--trusted"]
+    if trusted:  # no bubblewrap around us to end us with the grader
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    preload(list(KERNEL_MODULES))
+    loaded = preload(sys.argv[2:] if trusted else sys.argv[1:])
+
+    threads = len(os.listdir("/proc/self/task"))
+    _send({"ready": True, "preloaded": loaded, "threads": threads})
+    serve(trusted)
+
+
+if __name__ == "__main__":
+    main()
