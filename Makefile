@@ -12,11 +12,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-# The sandbox needs Debian's bubblewrap (bwrap) and util-linux (setpriv, prlimit).
+# The sandbox needs Debian's bubblewrap (bwrap) and util-linux (setpriv, prlimit); the
+# PostgreSQL gradebook test starts a throw-away server from Debian's postgresql.
+SYSTEM_PACKAGES := bubblewrap util-linux postgresql
 system:
-	@if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap util-linux; \
-	  else echo "please run: sudo apt-get install -y bubblewrap util-linux" >&2; exit 1; fi; \
+	@if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  else echo "please run: sudo apt-get install -y $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
 	fi
 
 setup: system $(STAMP)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from nbformat import NotebookNode
 
 from .config import Settings
+from .storage import write_notebook
 
 FORMAT = 1
 
@@ -58,7 +58,7 @@ def write_record(
         for relative, nb in executed.items():
             target = tmp / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, str(target))
+            write_notebook(nb, target)
         (tmp / "record.json").write_text(json.dumps({"format": FORMAT, **record}, indent=1, sort_keys=True))
         for n in range(1000):
             final = parent / (base if n == 0 else f"{base}-{n}")

@@ -11,9 +11,11 @@ submission (unreadable, tampered, crashing, hanging) costs only itself.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import shutil
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,14 +35,13 @@ from .execute import (
     MalformedNotebook,
     default_parameters,
     read_notebook,
-    run_notebook,
-    scratch_copy,
 )
-from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores
+from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores_batch
 from .reference import Reference, get_reference, source_notebook, with_grader_parameters
 from .reports import collect_reports
-from .sandbox import Sandbox
-from .storage import append_line, sha256_bytes, sha256_file
+from .runners import DaskRunner, LocalRunner, Runner
+from .storage import append_line, sha256_bytes, sha256_file, write_notebook
+from .warmpool import notebook_imports
 
 
 @dataclass
@@ -94,6 +95,9 @@ class SubmissionResult:
     notebooks: list[NotebookResult]
     errors: list[str]
     evidence: EvidenceRecord | None = None
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Default-parameter score per notebook and grade_id: what goes to the gradebook."""
+    submitted_at: datetime | None = None
 
     def score(self, run_index: int = 0) -> tuple[float, float]:
         got = total = 0.0
@@ -190,7 +194,7 @@ def grade_notebook(
     params: list[dict[str, Any]],
     cwd_source: Path,
     *,
-    sandbox: Sandbox | None,
+    runner: Runner,
     submitted_hash: str,
 ) -> tuple[NotebookResult, list[ExecutedNotebook]]:
     """Sanitise one submitted notebook and run it under every parameter set."""
@@ -202,10 +206,7 @@ def grade_notebook(
     executed: list[ExecutedNotebook] = []
     for parameters in params:
         reference = get_reference(settings, assignment_id, notebook, parameters)
-        with scratch_copy(cwd_source) as cwd:
-            run = run_notebook(
-                copy.deepcopy(sanitized), parameters, cwd, limits=settings.limits, sandbox=sandbox
-            )
+        run = runner.run(copy.deepcopy(sanitized), parameters, cwd_source)
         executed.append(run)
         result.runs.append(score_run(reference, run))
         write_audit(settings, learner, assignment_id, notebook, submitted_hash, run)
@@ -218,11 +219,14 @@ def grade_submission(
     assignment: Assignment,
     learner: str,
     *,
-    seeds: int,
-    rng: random.Random,
-    sandbox: Sandbox | None,
+    drawn: list[int],
+    runner: Runner,
 ) -> SubmissionResult:
-    """Grade one learner's submission of ``assignment``; never raises for bad notebooks."""
+    """Grade one learner's submission of ``assignment``; never raises for bad notebooks.
+
+    The scores are returned for the caller to write (``write_scores_batch``), so that a
+    batch of submissions costs one gradebook transaction.
+    """
     folder = _submission_dir(settings, learner, assignment.id)
     if not folder.is_dir():
         raise SubmissionError(
@@ -240,7 +244,6 @@ def grade_submission(
     executed_files: dict[str, NotebookNode] = {}
     results: list[NotebookResult] = []
     file_hashes: dict[str, str] = {}
-    drawn = draw_seeds(max(0, seeds - 1), rng)
     first_params: list[dict[str, Any]] | None = None
     for spec in assignment.notebooks:
         source = source_notebook(settings, assignment.id, spec.name)
@@ -290,7 +293,7 @@ def grade_submission(
                 submitted,
                 params,
                 curriculum.release_dir(assignment.id),
-                sandbox=sandbox,
+                runner=runner,
                 submitted_hash=file_hashes[spec.file],
             )
         except UngradableNotebook as exc:
@@ -327,8 +330,9 @@ def grade_submission(
     scores = {
         r.notebook: {gid: cell.score for gid, cell in r.runs[0].cells.items()} for r in results if r.runs
     }
-    write_scores(settings, assignment.id, learner, _timestamp(folder), scores)
-    return SubmissionResult(learner, assignment.id, results, errors, evidence)
+    return SubmissionResult(
+        learner, assignment.id, results, errors, evidence, scores=scores, submitted_at=_timestamp(folder)
+    )
 
 
 def _unrunnable(
@@ -350,7 +354,7 @@ def _write_autograded(
     """The default-parameter run where formgrader and ``generate_feedback`` look for it."""
     target = settings.autograded_dir / learner / assignment_id
     target.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(target / f"{notebook}.ipynb"))
+    write_notebook(nb, target / f"{notebook}.ipynb")
     stamp = submitted / "timestamp.txt"
     if stamp.is_file():
         shutil.copy2(stamp, target / "timestamp.txt")
@@ -366,6 +370,32 @@ def submitted_learners(settings: Settings, assignment_id: str) -> list[str]:
     )
 
 
+GRADEBOOK_BATCH = 16
+"""Submissions whose scores go to the gradebook in one transaction."""
+
+
+def make_runner(
+    settings: Settings,
+    *,
+    unsafe_no_sandbox: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    preload: tuple[str, ...] = (),
+) -> Runner:
+    """Where runs execute: here (``workers`` at once, default one per core) or on a Dask cluster.
+
+    ``preload`` adds to the configured modules the warm zygote imports (those the
+    assignment's notebooks import, say).
+    """
+    sandbox = make_sandbox(settings, unsafe_no_sandbox=unsafe_no_sandbox)
+    if sandbox is not None and preload:
+        extra = tuple(m for m in preload if m not in sandbox.preload)
+        sandbox = dataclasses.replace(sandbox, preload=sandbox.preload + extra)
+    if scheduler:
+        return DaskRunner(scheduler, sandbox, settings.limits)
+    return LocalRunner(sandbox, settings.limits, workers or settings.parallel_runs)
+
+
 def grade_assignment(
     settings: Settings,
     curriculum: Curriculum,
@@ -376,38 +406,67 @@ def grade_assignment(
     rng: random.Random | None = None,
     on_result: Callable[[SubmissionResult | SubmissionError], None] | None = None,
     unsafe_no_sandbox: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> list[SubmissionResult | SubmissionError]:
-    """Grade every submission of ``assignment_id`` (or the named learners').
+    """Grade every submission of ``assignment_id`` (or the named learners'), in parallel.
 
     Learner code runs in the sandbox; ``unsafe_no_sandbox`` is the instructor's explicit,
-    logged choice to run it with the grader's own rights.
+    logged choice to run it with the grader's own rights. Runs execute here, ``workers``
+    at a time, or on the Dask cluster at ``scheduler``; scoring, evidence and the
+    gradebook stay here. Results come back in the order of ``learners``; ``on_result``
+    hears of each as it finishes.
     """
     assignment = curriculum.assignment(assignment_id)
     phase = curriculum.phase(assignment.phase_id)
     if phase.planned:
         raise UnknownName(f"phase {phase.id!r} is planned and has no notebooks to grade yet")
-    sandbox = make_sandbox(settings, unsafe_no_sandbox=unsafe_no_sandbox)
+    sources = [source_notebook(settings, assignment_id, nb.name) for nb in assignment.notebooks]
+    runner = make_runner(
+        settings,
+        unsafe_no_sandbox=unsafe_no_sandbox,
+        scheduler=scheduler,
+        workers=workers,
+        preload=notebook_imports(sources),
+    )
     ensure_assignment(settings, assignment_id)
     names = list(learners) if learners is not None else submitted_learners(settings, assignment_id)
     rng = rng or random.Random()
-    results: list[SubmissionResult | SubmissionError] = []
-    for learner in names:
+    count = seeds or settings.seeds
+    drawn = [draw_seeds(max(0, count - 1), rng) for _ in names]  # in order: reproducible with a seeded rng
+    results: list[SubmissionResult | SubmissionError | None] = [None] * len(names)
+    pending: list[SubmissionResult] = []
+
+    def grade_one(index: int) -> SubmissionResult | SubmissionError:
         try:
-            outcome: SubmissionResult | SubmissionError = grade_submission(
-                settings,
-                curriculum,
-                assignment,
-                learner,
-                seeds=seeds or settings.seeds,
-                rng=rng,
-                sandbox=sandbox,
+            return grade_submission(
+                settings, curriculum, assignment, names[index], drawn=drawn[index], runner=runner
             )
         except SubmissionError as exc:
-            outcome = exc
-        results.append(outcome)
-        if on_result:
-            on_result(outcome)
-    return results
+            return exc
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(runner.parallel, len(names) or 1))) as pool:
+            futures = {pool.submit(grade_one, i): i for i in range(len(names))}
+            for future in as_completed(futures):
+                outcome = future.result()
+                results[futures[future]] = outcome
+                if isinstance(outcome, SubmissionResult):
+                    pending.append(outcome)
+                    if len(pending) >= GRADEBOOK_BATCH:
+                        _flush_scores(settings, assignment_id, pending)
+                if on_result:
+                    on_result(outcome)
+    finally:
+        _flush_scores(settings, assignment_id, pending)
+        runner.close()
+    return [r for r in results if r is not None]
+
+
+def _flush_scores(settings: Settings, assignment_id: str, pending: list[SubmissionResult]) -> None:
+    if pending:
+        write_scores_batch(settings, assignment_id, [(r.learner, r.submitted_at, r.scores) for r in pending])
+        pending.clear()
 
 
 def write_audit(

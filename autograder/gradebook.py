@@ -8,6 +8,7 @@ test cells before a run, and its ``Gradebook`` for scores, so formgrader and
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -18,12 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
+import jsonschema
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.nbgraderformat import MetadataValidator
+from nbgrader.nbgraderformat import ValidationError as NbgraderValidationError
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
@@ -31,7 +36,8 @@ from nbgrader.preprocessors import (
     OverwriteCells,
     OverwriteKernelspec,
 )
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SAWarning
 
 from .config import Settings
 from .reports import grade_cells
@@ -50,6 +56,22 @@ _put_our_scripts_on_path()
 
 class GradebookError(RuntimeError):
     """nbgrader refused an operation; the message carries its log."""
+
+
+@contextmanager
+def open_gradebook(settings: Settings) -> Iterator[Gradebook]:
+    """nbgrader's gradebook at ``db_url``, with an error that names it when it cannot be opened."""
+    try:
+        gradebook = Gradebook(settings.db_url, settings.course_id)
+    except (OperationalError, ArgumentError, NoSuchModuleError) as exc:
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        reason = str(exc).strip().splitlines()[0][:200]
+        raise GradebookError(
+            f"cannot open the gradebook at {shown} ({reason}); check c.CourseDirectory.db_url in "
+            "jupyter_config.py (or $AUTOGRADER_DB_URL) and that its database server is running"
+        ) from None
+    with gradebook as gb:
+        yield gb
 
 
 def course_directory(settings: Settings, **overrides: str) -> CourseDirectory:
@@ -84,7 +106,7 @@ def ensure_assignment(settings: Settings, assignment_id: str) -> None:
     marker = settings.state_dir / "gradebook-sources" / f"{assignment_id}.txt"
     fingerprint = _source_fingerprint(settings, assignment_id)
     known = False
-    with Gradebook(settings.db_url, settings.course_id) as gb:
+    with open_gradebook(settings) as gb:
         try:
             gb.find_assignment(assignment_id)
             known = True
@@ -96,6 +118,44 @@ def ensure_assignment(settings: Settings, assignment_id: str) -> None:
         generate_release(settings, assignment_id, Path(tmp))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(fingerprint)
+
+
+class _CachedSchemaValidator(MetadataValidator):
+    """nbgrader's cell-metadata validator, with its JSON schema checked once, not per cell.
+
+    ``jsonschema.validate`` re-checks the schema itself on every call, which made this the
+    largest cost of sanitising a notebook; the rules applied are nbgrader's own.
+    """
+
+    _validators: ClassVar[dict[int, Any]] = {}
+
+    def validate_cell(self, cell: NotebookNode) -> None:
+        if "nbgrader" not in cell.metadata:
+            return
+        version = cell.metadata["nbgrader"].get("schema_version", 0)
+        if version != self.schema_version:
+            super().validate_cell(cell)  # nbgrader's own too-old / too-new errors
+            return
+        validator = self._validators.get(id(self.schema))
+        if validator is None:
+            cls = jsonschema.validators.validator_for(self.schema)
+            cls.check_schema(self.schema)
+            validator = self._validators.setdefault(id(self.schema), cls(self.schema))
+        validator.validate(cell.metadata["nbgrader"])
+
+
+class FastCheckCellMetadata(CheckCellMetadata):
+    """``CheckCellMetadata`` on the cached validator: same checks, same errors."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        try:
+            _CachedSchemaValidator().validate_nb(nb)
+        except (NbgraderValidationError, jsonschema.ValidationError) as exc:
+            self.log.error(str(exc))
+            raise NbgraderValidationError(
+                "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            ) from exc
+        return nb, resources
 
 
 class _ListHandler(logging.Handler):
@@ -120,9 +180,24 @@ def _captured_log() -> Iterator[tuple[logging.Logger, _ListHandler]]:
 
 
 def known_grade_ids(settings: Settings, assignment_id: str, notebook: str) -> set[str]:
-    with Gradebook(settings.db_url, settings.course_id) as gb:
+    return set(
+        _known_grade_ids(settings.db_url, settings.course_id, assignment_id, notebook, _marker(settings))
+    )
+
+
+def _marker(settings: Settings) -> tuple[float, ...]:
+    """Changes whenever ``ensure_assignment`` records a new release, so caches follow it."""
+    folder = settings.state_dir / "gradebook-sources"
+    return tuple(sorted(p.stat().st_mtime for p in folder.glob("*.txt"))) if folder.is_dir() else ()
+
+
+@functools.lru_cache(maxsize=64)
+def _known_grade_ids(
+    db_url: str, course_id: str, assignment_id: str, notebook: str, marker: tuple[float, ...]
+) -> frozenset[str]:
+    with Gradebook(db_url, course_id) as gb:
         nb = gb.find_notebook(notebook, assignment_id)
-        return {cell.name for cell in nb.source_cells}
+        return frozenset(cell.name for cell in nb.source_cells)
 
 
 def sanitize(
@@ -148,7 +223,7 @@ def sanitize(
             DeduplicateIds(log=logger),
             OverwriteKernelspec(log=logger),
             OverwriteCells(log=logger, add_missing_cells=True),
-            CheckCellMetadata(log=logger),
+            FastCheckCellMetadata(log=logger),
         ]
         for preprocessor in chain:
             nb, resources = preprocessor.preprocess(nb, resources)
@@ -162,20 +237,25 @@ def edited_locked_cells(settings: Settings, nb: NotebookNode, assignment_id: str
     """Locked cells whose source differs from the release's: they will be restored."""
     release = settings.root / "curriculum" / assignment_id / f"{notebook}.ipynb"
     try:
-        original = nbformat.read(str(release), as_version=4)
+        locked = _locked_sources(release, release.stat().st_mtime_ns)
     except (OSError, ValueError):
         return []
-    locked = {
-        c.metadata.nbgrader["grade_id"]: c.source
-        for c in original.cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("locked")
-    }
     edits = []
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in locked and cell.get("source") != locked[grade_id]:
             edits.append(f"locked cell {grade_id} was edited; the original was restored")
     return edits
+
+
+@functools.lru_cache(maxsize=64)
+def _locked_sources(release: Path, mtime_ns: int) -> dict[str, str]:
+    original = nbformat.read(str(release), as_version=4)
+    return {
+        c.metadata.nbgrader["grade_id"]: c.source
+        for c in original.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("locked")
+    }
 
 
 def graded_cell_points(nb: NotebookNode) -> dict[str, float]:
@@ -191,26 +271,44 @@ def write_scores(
     timestamp: datetime | None,
     scores: dict[str, dict[str, float]],
 ) -> None:
-    """Write autograded scores, one transaction for the submission (notebook -> grade_id -> score).
+    """Write one submission's autograded scores (notebook -> grade_id -> score)."""
+    write_scores_batch(settings, assignment_id, [(learner, timestamp, scores)])
+
+
+def write_scores_batch(
+    settings: Settings,
+    assignment_id: str,
+    batch: list[tuple[str, datetime | None, dict[str, dict[str, float]]]],
+) -> None:
+    """Write autograded scores of many submissions in one gradebook transaction.
 
     A manual score a grader already gave is kept, and the cell is flagged for review, as
     nbgrader's own ``SaveAutoGrades`` does.
     """
-    with Gradebook(settings.db_url, settings.course_id) as gb, warnings.catch_warnings():
+    with open_gradebook(settings) as gb, warnings.catch_warnings():
         # nbgrader's own autoflush warnings on a first submission; nothing to act on
         warnings.simplefilter("ignore", SAWarning)
-        gb.update_or_create_student(learner)
-        kwargs = {"timestamp": timestamp} if timestamp else {}
-        gb.update_or_create_submission(assignment_id, learner, **kwargs)
-        for notebook, cells in scores.items():
-            for grade_id, score in cells.items():
-                try:
-                    grade = gb.find_grade(grade_id, notebook, assignment_id, learner)
-                except MissingEntry:
-                    continue
-                grade.auto_score = score
-                grade.needs_manual_grade = grade.manual_score is not None
-        gb.db.commit()
+        commit = gb.db.commit
+        gb.db.commit = gb.db.flush  # nbgrader's helpers commit per call; hold it to one commit
+        try:
+            for learner, timestamp, scores in batch:
+                gb.update_or_create_student(learner)
+                kwargs = {"timestamp": timestamp} if timestamp else {}
+                gb.update_or_create_submission(assignment_id, learner, **kwargs)
+                for notebook, cells in scores.items():
+                    for grade_id, score in cells.items():
+                        try:
+                            grade = gb.find_grade(grade_id, notebook, assignment_id, learner)
+                        except MissingEntry:
+                            continue
+                        grade.auto_score = score
+                        grade.needs_manual_grade = grade.manual_score is not None
+            commit()
+        except Exception:
+            gb.db.rollback()
+            raise
+        finally:
+            del gb.db.commit
 
 
 def copy_release_files(settings: Settings, assignment_id: str, target: Path) -> None:

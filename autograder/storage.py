@@ -46,3 +46,15 @@ def append_line(path: Path, data: Any) -> None:
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def write_notebook(nb: Any, path: Path) -> None:
+    """Write a notebook as nbformat does, without validating it again.
+
+    What we write is a validated notebook plus outputs the grader already checked as they
+    arrived; nbformat's validation would only repeat that, at a cost per submission.
+    """
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.versions[4].writes_json(nb), encoding="utf-8")
