@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import ConfigError, Settings, find_course_root, load_settings
 from .curriculum import Curriculum, ManifestError, UnknownName, load_curriculum
@@ -95,41 +96,85 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_result(result: object) -> None:
+def _result_line(result: object) -> list[str]:
+    """The lines one graded submission prints: its errors, then its score on each seed."""
     from .grade import SubmissionResult
 
     if not isinstance(result, SubmissionResult):
-        print(f"error: {result}")
-        return
-    for line in result.errors:
-        print(f"error: {line}")
+        return [f"error: {result}"]
+    lines = [f"error: {line}" for line in result.errors]
     runs = max((len(nb.runs) for nb in result.notebooks), default=0)
     scores = []
     for i in range(runs):
         got, total = result.score(i)
         seed = next((nb.runs[i].parameters.get("seed") for nb in result.notebooks if len(nb.runs) > i), "?")
         scores.append(f"seed {seed}: {got:g}/{total:g}")
-    print(f"graded {result.learner}/{result.assignment}: " + ", ".join(scores))
+    return [*lines, f"graded {result.learner}/{result.assignment}: " + ", ".join(scores)]
+
+
+def grade_summary(results: list[Any], seconds: float) -> str:
+    """The table a grading run ends with: one row per submission, then the totals."""
+    from .grade import SubmissionResult
+    from .progress import table
+
+    rows = []
+    for result in results:
+        if not isinstance(result, SubmissionResult):
+            rows.append(["?", "-", "-", "not graded", 0])
+            continue
+        runs = max((len(nb.runs) for nb in result.notebooks), default=0)
+        got, total = result.score(0)
+        others = [result.score(i) for i in range(1, runs)]
+        other = ", ".join(f"{g:g}/{t:g}" for g, t in others) or "-"
+        statuses = sorted({run.status for nb in result.notebooks for run in nb.runs} - {"completed"})
+        rows.append(
+            [result.learner, f"{got:g}/{total:g}", other, ", ".join(statuses) or "ok", len(result.errors)]
+        )
+    graded = sum(1 for r in results if isinstance(r, SubmissionResult))
+    per = seconds / len(results) if results else 0.0
+    footer = (
+        f"{graded} graded, {len(results) - graded} not graded, in {seconds:.1f} s "
+        f"({per:.2f} s per submission)"
+    )
+    return table(["learner", "default seed", "drawn seeds", "runs", "errors"], rows) + "\n" + footer
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import SubmissionError, grade_assignment
+    from .grade import SubmissionError, grade_assignment, submitted_learners
+    from .progress import Progress
 
     settings, curriculum = _context(args)
     learners = [check_learner_name(n) for n in args.learners] if args.learners else None
     if args.unsafe_no_sandbox:
         print("warning: --unsafe-no-sandbox: learner code runs with the grader's own rights, unconfined")
-    results = grade_assignment(
-        settings,
-        curriculum,
-        args.assignment,
-        learners=learners,
-        seeds=args.seeds,
-        on_result=_print_result,
-        unsafe_no_sandbox=args.unsafe_no_sandbox,
-    )
+    total = len(learners) if learners is not None else len(submitted_learners(settings, args.assignment))
+    with Progress(total, f"grading {args.assignment}", unit="submission", quiet=args.quiet) as progress:
+
+        def on_result(result: object) -> None:
+            for line in _result_line(result):
+                if line.startswith("error:") and args.quiet:
+                    print(line)
+                progress.note(line)
+            progress.advance(getattr(result, "learner", ""))
+
+        results = grade_assignment(
+            settings,
+            curriculum,
+            args.assignment,
+            learners=learners,
+            seeds=args.seeds,
+            on_result=on_result,
+            unsafe_no_sandbox=args.unsafe_no_sandbox,
+            scheduler=args.scheduler,
+            workers=args.workers,
+        )
     if not results:
         print(f"no submissions of {args.assignment} to grade in {settings.submitted_dir}")
+    elif args.quiet:
+        print(grade_summary(results, progress.seconds).splitlines()[-1])
+    else:
+        print()
+        print(grade_summary(results, progress.seconds))
     bad = sum(1 for r in results if isinstance(r, SubmissionError))
     return 1 if bad and bad == len(results) else 0
 
@@ -249,12 +294,23 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .validate import check_curriculum
+    from .progress import Progress, table
+    from .validate import check_curriculum, check_steps
 
     settings, curriculum = _context(args)
-    report = check_curriculum(settings, curriculum, assignments=args.assignment, nbval=args.nbval)
-    for key, seconds in sorted(report.timings.items()):
-        print(f"  {seconds:6.1f} s  {key}")
+    total = check_steps(curriculum, args.assignment, args.nbval)
+    with Progress(total, "checking notebooks", unit="step", quiet=args.quiet) as progress:
+        report = check_curriculum(
+            settings,
+            curriculum,
+            assignments=args.assignment,
+            nbval=args.nbval,
+            log=progress.note,
+            step=progress.advance,
+        )
+    if not args.quiet:
+        rows = [[key, seconds] for key, seconds in sorted(report.timings.items())]
+        print(table(["solution run", "seconds"], rows))
     for problem in report.problems:
         print(f"FAIL {problem}")
     print(f"autograder check: {len(report.problems)} problem(s)")
@@ -267,7 +323,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root = find_course_root(Path(args.course) if args.course else None)
     state = Path(args.state) if args.state else demo_state_dir(root)
     settings, curriculum = load_settings(root, state_dir=state), load_curriculum(root)
-    progress = run_demo(settings, curriculum)
+    log = (lambda _line: None) if args.quiet else print
+    progress = run_demo(settings, curriculum, log=log, quiet=args.quiet)
     print()
     print_progress_table(progress)
     print(f"\nfeedback pages: {settings.feedback_dir}")
@@ -305,10 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run learner code unsandboxed (only where the machine cannot sandbox; never for untrusted work)",
     )
-    p.set_defaults(func=cmd_submit, learners=None)
+    p.set_defaults(func=cmd_submit, learners=None, quiet=False, workers=None, scheduler=None)
 
     p = sub.add_parser("grade", help="grade every submission of an assignment")
     p.add_argument("assignment")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; errors and the totals only")
+    p.add_argument("--workers", type=int, default=None, help="runs at once here (default: one per core)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the notebooks on this Dask cluster (tcp://host:port); scores stay here",
+    )
     p.add_argument("--learner", dest="learners", action="append", help="only this learner (repeatable)")
     p.add_argument("--seeds", type=int, default=None, help="parameter sets per submission (default 2)")
     p.add_argument(
@@ -335,9 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate every notebook of every phase (CI)")
     p.add_argument("--assignment", action="append")
     p.add_argument("--nbval", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or timings; problems only")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("demo", help="a throw-away course with three simulated learners")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars; the final table only")
     p.set_defaults(func=cmd_demo)
     return parser
 

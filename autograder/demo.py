@@ -30,6 +30,7 @@ from .feedback import write_feedback
 from .grade import grade_assignment
 from .gradebook import ensure_assignment
 from .mastery import PhaseProgress, phase_progress
+from .progress import Progress
 from .workspace import WorkspaceError, start, submit, workspace_dir
 
 DEMO_ASSIGNMENT = "phase1-foundations"
@@ -98,6 +99,7 @@ def run_demo(
     *,
     log: Callable[[str], None] = print,
     rng_seed: int = 2026,
+    quiet: bool = False,
 ) -> dict[str, list[PhaseProgress]]:
     """Play the demo course and return each learner's progress.
 
@@ -113,7 +115,7 @@ def run_demo(
     for learner in LEARNERS:
         _work_and_submit(settings, curriculum, DEMO_ASSIGNMENT, learner)
         log(f"{learner} worked in {workspace_dir(settings, learner, DEMO_ASSIGNMENT)} and submitted")
-    grade_assignment(settings, curriculum, DEMO_ASSIGNMENT, rng=rng, on_result=lambda r: log(_result_line(r)))
+    _grade_with_progress(settings, curriculum, DEMO_ASSIGNMENT, LEARNERS, rng, log, quiet)
     next_phase = curriculum.phases[1]
     if not next_phase.planned:
         admitted = []
@@ -127,10 +129,7 @@ def run_demo(
             log(f"{learner} starts {NEXT_ASSIGNMENT}")
             _work_and_submit(settings, curriculum, NEXT_ASSIGNMENT, learner)
         if admitted:
-            grade_assignment(
-                settings, curriculum, NEXT_ASSIGNMENT, learners=admitted, rng=rng,
-                on_result=lambda r: log(_result_line(r)),
-            )  # fmt: skip
+            _grade_with_progress(settings, curriculum, NEXT_ASSIGNMENT, admitted, rng, log, quiet)
     progress = {}
     for learner in LEARNERS:
         for assignment in (DEMO_ASSIGNMENT, NEXT_ASSIGNMENT):
@@ -138,6 +137,28 @@ def run_demo(
                 write_feedback(settings, curriculum, assignment, learner)
         progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
     return progress
+
+
+def _grade_with_progress(
+    settings: Settings,
+    curriculum: Curriculum,
+    assignment: str,
+    learners: list[str],
+    rng: random.Random,
+    log: Callable[[str], None],
+    quiet: bool,
+) -> None:
+    with Progress(len(learners), f"grading {assignment}", unit="submission", quiet=quiet) as progress:
+
+        def on_result(result: object) -> None:
+            if not quiet:
+                progress.note(_result_line(result))
+            progress.advance(getattr(result, "learner", ""))
+
+        grade_assignment(settings, curriculum, assignment, learners=learners, rng=rng, on_result=on_result)
+    if quiet:
+        return
+    log(f"graded {len(learners)} submission(s) of {assignment} in {progress.seconds:.1f} s")
 
 
 def _result_line(result: object) -> str:

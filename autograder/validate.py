@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +22,11 @@ import nbformat
 from nbformat import NotebookNode
 
 from .config import Settings, load_settings
-from .curriculum import Assignment, Curriculum
+from .curriculum import Assignment, Curriculum, NotebookSpec
 from .execute import default_parameters, read_notebook, run_notebook, scratch_copy
 from .grade import score_run
 from .gradebook import generate_release, sanitize
-from .reference import compute_reference, with_grader_parameters, write_compat_references
+from .reference import compute_reference, trusted_warm, with_grader_parameters, write_compat_references
 from .reports import grade_cells
 
 SOLUTION_MARKERS = (
@@ -118,8 +118,12 @@ def check_assignment(
     report: CheckReport,
     *,
     log: Callable[[str], None] = print,
+    step: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """All notebook checks for one assignment, in a throw-away state folder."""
+    """All notebook checks for one assignment, in a throw-away state folder.
+
+    ``step`` hears of each notebook once its checks are done (a progress bar).
+    """
     source_dir = curriculum.source_dir(assignment.id)
     release_dir = curriculum.release_dir(assignment.id)
     check_names: dict[str, str] = {}
@@ -127,7 +131,7 @@ def check_assignment(
         scratch = load_settings(settings.root, state_dir=Path(tmp) / "state")
         generated = Path(tmp) / "release"
         generate_release(scratch, assignment.id, generated)
-        for spec in assignment.notebooks:
+        for spec in _stepped(assignment.notebooks, step):
             source_path = source_dir / spec.file
             release_path = release_dir / spec.file
             where = str(source_path.relative_to(settings.root))
@@ -168,6 +172,7 @@ def check_assignment(
                 *[defaults["seed"] + 1000 + i for i in range(settings.check_seeds - 1)],
             ]
             references = []
+            warm = trusted_warm(settings, source_path)
             for seed in seeds:
                 params = {**defaults, "seed": seed}
                 started = time.monotonic()
@@ -196,7 +201,7 @@ def check_assignment(
                             check_names[name] = owner
                 # a second run of the solution, graded against the first: full marks
                 with scratch_copy(source_dir) as cwd:
-                    again = run_notebook(source, params, cwd, limits=scratch.limits, sandbox=None)
+                    again = run_notebook(source, params, cwd, limits=scratch.limits, sandbox=None, warm=warm)
                 for grade_id, cell in score_run(reference, again).cells.items():
                     if cell.score < cell.points:
                         failed = [c.name for c in cell.checks if not c.passed]
@@ -212,7 +217,7 @@ def check_assignment(
             sanitized, _ = sanitize(scratch, release, assignment.id, spec.name, "untouched-release")
             with scratch_copy(release_dir) as cwd:
                 run = run_notebook(
-                    sanitized, references[0].parameters, cwd, limits=scratch.limits, sandbox=None
+                    sanitized, references[0].parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm
                 )
             for grade_id, cell in score_run(references[0], run).cells.items():
                 if cell.score > 0:
@@ -269,6 +274,28 @@ def run_nbval(settings: Settings, assignment: Assignment, report: CheckReport) -
         report.fail(str(folder.relative_to(settings.root)), f"pytest --nbval-lax failed:\n{tail}")
 
 
+def _stepped(specs: Iterable[NotebookSpec], step: Callable[[str], None]) -> Iterator[NotebookSpec]:
+    """``specs``, calling ``step`` as each one's loop body ends (``continue`` included)."""
+    for spec in specs:
+        yield spec
+        step(spec.file)
+
+
+def checked_assignments(curriculum: Curriculum, assignments: list[str] | None) -> list[Assignment]:
+    """The assignments ``autograder check`` covers: the named ones, or all, planned phases skipped."""
+    return [
+        a
+        for a in curriculum.assignments()
+        if (not assignments or a.id in assignments) and not curriculum.phase(a.phase_id).planned
+    ]
+
+
+def check_steps(curriculum: Curriculum, assignments: list[str] | None, nbval: bool) -> int:
+    """How many steps ``check_curriculum`` reports: one per notebook, one per nbval run."""
+    targets = checked_assignments(curriculum, assignments)
+    return sum(len(a.notebooks) for a in targets) + (len(targets) if nbval else 0)
+
+
 def check_curriculum(
     settings: Settings,
     curriculum: Curriculum,
@@ -276,6 +303,7 @@ def check_curriculum(
     assignments: list[str] | None = None,
     nbval: bool = True,
     log: Callable[[str], None] = print,
+    step: Callable[[str], None] = lambda _: None,
 ) -> CheckReport:
     report = CheckReport()
     for folder in ("solutions", "curriculum"):
@@ -286,18 +314,15 @@ def check_curriculum(
                 nbformat.read(str(path), as_version=4)
             except Exception as exc:
                 report.fail(str(path.relative_to(settings.root)), f"not a readable notebook: {exc}")
-    for assignment in curriculum.assignments():
-        if assignments and assignment.id not in assignments:
-            continue
-        if curriculum.phase(assignment.phase_id).planned:
-            continue
-        check_assignment(settings, curriculum, assignment, report, log=log)
+    for assignment in checked_assignments(curriculum, assignments):
+        check_assignment(settings, curriculum, assignment, report, log=log, step=step)
         check_hidden_files(settings, assignment, report)
         if nbval:
             before = len(report.problems)
             run_nbval(settings, assignment, report)
             outcome = "ok" if len(report.problems) == before else "FAILED"
             log(f"pytest --nbval-lax solutions/{assignment.id}: {outcome}")
+            step(f"nbval {assignment.id}")
     names = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
     for assignment in curriculum.assignments():
         for spec in assignment.notebooks:
