@@ -52,5 +52,5 @@ c.Autograder.output_kb = 1024  # printed output the grader keeps per run; past i
 # (autograder/zygote.py; as root only, else each kernel starts cold), and `workers`
 # notebook runs go at once (0: one per CPU core).
 c.Autograder.warm_kernels = True
-c.Autograder.preload = ["numpy", "pandas", "autograder.checks"]  # and what the graded notebooks import
+c.Autograder.preload = []  # modules to import besides what the graded notebooks import
 c.Autograder.workers = 0

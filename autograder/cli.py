@@ -140,10 +140,18 @@ def grade_summary(results: list[Any], seconds: float) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    settings, curriculum = _context(args)
+    if not args.scheduler and not args.unsafe_no_sandbox:  # warm up while nbgrader imports
+        from .reference import source_notebook
+        from .runners import grading_sandbox, prestart
+
+        assignment = curriculum.assignment(args.assignment)
+        sources = [source_notebook(settings, assignment.id, nb.name) for nb in assignment.notebooks]
+        prestart(grading_sandbox(settings, sources))
+
     from .grade import SubmissionError, grade_assignment, submitted_learners
     from .progress import Progress
 
-    settings, curriculum = _context(args)
     learners = [check_learner_name(n) for n in args.learners] if args.learners else None
     if args.unsafe_no_sandbox:
         print("warning: --unsafe-no-sandbox: learner code runs with the grader's own rights, unconfined")

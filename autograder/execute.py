@@ -499,7 +499,7 @@ papermill_engines.register(ENGINE_NAME, GradingEngine)
 
 def parameterize(nb: NotebookNode, parameters: dict[str, Any]) -> NotebookNode:
     """papermill's injected-parameters cell, placed after the ``parameters`` cell."""
-    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # papermill's loader, from a node
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a private copy, as papermill's loader makes
     nb.metadata.setdefault(
         "papermill", {"default_parameters": {}, "parameters": {}, "environment_variables": {}}
     )
@@ -610,14 +610,22 @@ def run_notebook(
     return ExecutedNotebook(limit_outputs(executed), dict(parameters), outcome)
 
 
-def read_notebook(path: Path) -> NotebookNode:
-    """Read a notebook file, with an error that names it when it is not one."""
+def read_notebook(path: Path, *, strict: bool = False) -> NotebookNode:
+    """Read a notebook file, with an error that names it when it is not one.
+
+    ``strict`` also raises nbformat's ``ValidationError`` for readable JSON that is not a
+    valid notebook (nbformat validates while reading; this keeps it to one validation).
+    """
+    problems: dict[str, Any] = {}
     try:
-        return nbformat.read(str(path), as_version=4)
+        nb = nbformat.read(str(path), as_version=4, capture_validation_error=problems)
     except FileNotFoundError:
         raise
     except Exception as exc:
         raise MalformedNotebook(path, exc) from None
+    if strict and "ValidationError" in problems:
+        raise problems["ValidationError"]
+    return nb
 
 
 class MalformedNotebook(ValueError):

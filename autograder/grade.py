@@ -10,8 +10,7 @@ submission (unreadable, tampered, crashing, hanging) costs only itself.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
+import functools
 import random
 import shutil
 from collections.abc import Callable, Iterable
@@ -27,7 +26,7 @@ from nbgrader.utils import parse_utc
 
 from . import __version__
 from .compare import compare
-from .config import Settings, make_sandbox
+from .config import Settings
 from .curriculum import Assignment, Curriculum, UnknownName
 from .evidence import EvidenceRecord, write_record
 from .execute import (
@@ -39,9 +38,8 @@ from .execute import (
 from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores_batch
 from .reference import Reference, get_reference, source_notebook, with_grader_parameters
 from .reports import collect_reports
-from .runners import DaskRunner, LocalRunner, Runner
+from .runners import DaskRunner, LocalRunner, Runner, grading_sandbox
 from .storage import append_line, sha256_bytes, sha256_file, write_notebook
-from .warmpool import notebook_imports
 
 
 @dataclass
@@ -150,6 +148,12 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
     return RunResult(run.parameters, run.outcome.status, run.outcome.reason, run.outcome.seconds, cells)
 
 
+@functools.lru_cache(maxsize=64)
+def _source_defaults(source: Path, mtime_ns: int) -> dict[str, Any]:
+    """A solution notebook's default parameters, read once per version of the file."""
+    return default_parameters(read_notebook(source))
+
+
 def draw_seeds(count: int, rng: random.Random) -> list[int]:
     """Seeds drawn for one submission; every notebook of it runs under the same ones."""
     drawn: list[int] = []
@@ -206,7 +210,7 @@ def grade_notebook(
     executed: list[ExecutedNotebook] = []
     for parameters in params:
         reference = get_reference(settings, assignment_id, notebook, parameters)
-        run = runner.run(copy.deepcopy(sanitized), parameters, cwd_source)
+        run = runner.run(sanitized, parameters, cwd_source)  # the run works on its own copy
         executed.append(run)
         result.runs.append(score_run(reference, run))
         write_audit(settings, learner, assignment_id, notebook, submitted_hash, run)
@@ -247,7 +251,9 @@ def grade_submission(
     first_params: list[dict[str, Any]] | None = None
     for spec in assignment.notebooks:
         source = source_notebook(settings, assignment.id, spec.name)
-        defaults = with_grader_parameters(settings, assignment.id, default_parameters(read_notebook(source)))
+        defaults = with_grader_parameters(
+            settings, assignment.id, _source_defaults(source, source.stat().st_mtime_ns)
+        )
         params = parameter_sets(defaults, drawn)
         first_params = first_params or params
         path = folder / spec.file
@@ -260,8 +266,7 @@ def grade_submission(
             continue
         file_hashes[spec.file] = sha256_file(path)
         try:
-            submitted = read_notebook(path)
-            nbformat.validate(submitted)
+            submitted = read_notebook(path, strict=True)
         except (MalformedNotebook, nbformat.ValidationError) as exc:
             message = (
                 str(exc)
@@ -380,17 +385,13 @@ def make_runner(
     unsafe_no_sandbox: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
-    preload: tuple[str, ...] = (),
+    sources: list[Path] | None = None,
 ) -> Runner:
     """Where runs execute: here (``workers`` at once, default one per core) or on a Dask cluster.
 
-    ``preload`` adds to the configured modules the warm zygote imports (those the
-    assignment's notebooks import, say).
+    The warm zygote preloads what the ``sources`` notebooks import.
     """
-    sandbox = make_sandbox(settings, unsafe_no_sandbox=unsafe_no_sandbox)
-    if sandbox is not None and preload:
-        extra = tuple(m for m in preload if m not in sandbox.preload)
-        sandbox = dataclasses.replace(sandbox, preload=sandbox.preload + extra)
+    sandbox = grading_sandbox(settings, sources or [], unsafe_no_sandbox=unsafe_no_sandbox)
     if scheduler:
         return DaskRunner(scheduler, sandbox, settings.limits)
     return LocalRunner(sandbox, settings.limits, workers or settings.parallel_runs)
@@ -427,7 +428,7 @@ def grade_assignment(
         unsafe_no_sandbox=unsafe_no_sandbox,
         scheduler=scheduler,
         workers=workers,
-        preload=notebook_imports(sources),
+        sources=sources,
     )
     ensure_assignment(settings, assignment_id)
     names = list(learners) if learners is not None else submitted_learners(settings, assignment_id)

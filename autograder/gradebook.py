@@ -9,6 +9,7 @@ test cells before a run, and its ``Gradebook`` for scores, so formgrader and
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
@@ -17,10 +18,12 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import fastjsonschema
 import jsonschema
 import nbformat
 from nbformat import NotebookNode
@@ -136,12 +139,14 @@ class _CachedSchemaValidator(MetadataValidator):
         if version != self.schema_version:
             super().validate_cell(cell)  # nbgrader's own too-old / too-new errors
             return
-        validator = self._validators.get(id(self.schema))
-        if validator is None:
-            cls = jsonschema.validators.validator_for(self.schema)
-            cls.check_schema(self.schema)
-            validator = self._validators.setdefault(id(self.schema), cls(self.schema))
-        validator.validate(cell.metadata["nbgrader"])
+        validator = self._validators.get(self.schema_version)
+        if validator is None:  # nbgrader loads the schema afresh per validator; compile it once
+            jsonschema.validators.validator_for(self.schema).check_schema(self.schema)
+            validator = self._validators.setdefault(self.schema_version, fastjsonschema.compile(self.schema))
+        try:
+            validator(cell.metadata["nbgrader"])
+        except fastjsonschema.JsonSchemaException as exc:
+            raise jsonschema.ValidationError(exc.message) from None
 
 
 class FastCheckCellMetadata(CheckCellMetadata):
@@ -155,6 +160,94 @@ class FastCheckCellMetadata(CheckCellMetadata):
             raise NbgraderValidationError(
                 "Notebook failed to validate; the nbgrader metadata may be corrupted."
             ) from exc
+        return nb, resources
+
+
+@dataclass(frozen=True)
+class _Cell:
+    name: str
+    cell_type: str = "code"
+    locked: bool = False
+    checksum: str | None = None
+    source: str = ""
+    max_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class _NotebookSnapshot:
+    """The rows of one released notebook that ``OverwriteCells`` reads, read once.
+
+    nbgrader's preprocessor asks the gradebook one query per cell; grading a class asks
+    the same questions for every submission, so we answer them from one read.
+    """
+
+    source_cells: list[_Cell]
+    grade_cells: list[_Cell]
+    solution_cells: list[_Cell]
+    task_cells: list[_Cell]
+    kernelspec: str | None = None
+
+    def find_notebook(self, notebook: str, assignment: str) -> _NotebookSnapshot:
+        return self
+
+    def find_source_cell(self, name: str, notebook: str, assignment: str) -> _Cell:
+        for cell in self.source_cells:
+            if cell.name == name:
+                return cell
+        raise MissingEntry(f"No such source cell: {assignment}/{notebook}/{name}")
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str) -> _Cell:
+        for cell in (*self.grade_cells, *self.task_cells):
+            if cell.name == name:
+                return cell
+        raise MissingEntry(f"No such grade cell: {assignment}/{notebook}/{name}")
+
+
+@functools.lru_cache(maxsize=64)
+def _snapshot(
+    db_url: str, course_id: str, assignment_id: str, notebook: str, marker: tuple[float, ...]
+) -> _NotebookSnapshot:
+    with Gradebook(db_url, course_id) as gb:
+        nb = gb.find_notebook(notebook, assignment_id)
+
+        def cells(rows: Any, *fields: str) -> list[_Cell]:
+            return [_Cell(name=row.name, **{f: getattr(row, f) for f in fields}) for row in rows]
+
+        return _NotebookSnapshot(
+            source_cells=cells(nb.source_cells, "cell_type", "locked", "checksum", "source"),
+            grade_cells=cells(nb.grade_cells, "cell_type", "max_score"),
+            solution_cells=cells(nb.solution_cells),
+            task_cells=cells(nb.task_cells, "max_score"),
+            kernelspec=nb.kernelspec,
+        )
+
+
+class SnapshotOverwriteCells(OverwriteCells):
+    """nbgrader's ``OverwriteCells``, reading the released cells from a snapshot of the gradebook."""
+
+    snapshot: _NotebookSnapshot | None = None
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.gradebook = self.snapshot
+        nb, resources = super(OverwriteCells, self).preprocess(nb, resources)
+        if self.add_missing_cells:
+            nb, resources = self.add_missing_grade_cells(nb, resources)
+            nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+class SnapshotOverwriteKernelspec(OverwriteKernelspec):
+    """nbgrader's ``OverwriteKernelspec`` (the released kernelspec wins), from the snapshot."""
+
+    snapshot: _NotebookSnapshot | None = None
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        assert self.snapshot is not None
+        if self.snapshot.kernelspec:
+            nb.metadata["kernelspec"] = json.loads(self.snapshot.kernelspec)
         return nb, resources
 
 
@@ -217,12 +310,16 @@ def sanitize(
         }
     }
     edited = edited_locked_cells(settings, nb, assignment_id, notebook)
+    snapshot = _snapshot(settings.db_url, settings.course_id, assignment_id, notebook, _marker(settings))
     with _captured_log() as (logger, handler):
+        overwrite = SnapshotOverwriteCells(log=logger, add_missing_cells=True)
+        kernelspec = SnapshotOverwriteKernelspec(log=logger)
+        overwrite.snapshot = kernelspec.snapshot = snapshot
         chain = [
             ClearOutput(log=logger),
             DeduplicateIds(log=logger),
-            OverwriteKernelspec(log=logger),
-            OverwriteCells(log=logger, add_missing_cells=True),
+            kernelspec,
+            overwrite,
             FastCheckCellMetadata(log=logger),
         ]
         for preprocessor in chain:
@@ -296,13 +393,17 @@ def write_scores_batch(
                 kwargs = {"timestamp": timestamp} if timestamp else {}
                 gb.update_or_create_submission(assignment_id, learner, **kwargs)
                 for notebook, cells in scores.items():
+                    try:  # one query for the notebook's grades, not one per cell
+                        grades = {
+                            g.name: g
+                            for g in gb.find_submission_notebook(notebook, assignment_id, learner).grades
+                        }
+                    except MissingEntry:
+                        continue
                     for grade_id, score in cells.items():
-                        try:
-                            grade = gb.find_grade(grade_id, notebook, assignment_id, learner)
-                        except MissingEntry:
-                            continue
-                        grade.auto_score = score
-                        grade.needs_manual_grade = grade.manual_score is not None
+                        if grade_id in grades:
+                            grades[grade_id].auto_score = score
+                            grades[grade_id].needs_manual_grade = grades[grade_id].manual_score is not None
             commit()
         except Exception:
             gb.db.rollback()

@@ -9,6 +9,7 @@ instructor's state, and each worker sandboxes it exactly as a local run is sandb
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,27 @@ from typing import Any, Protocol
 
 from nbformat import NotebookNode
 
-from .execute import ExecutedNotebook, run_notebook, scratch_copy
+from .config import Settings, make_sandbox
+from .execute import ExecutedNotebook, kernel_variables, run_notebook, scratch_copy
 from .sandbox import Limits, Sandbox, SandboxUnavailable, probe
+from .warmpool import notebook_imports, runs_root, start_zygote
+
+
+def grading_sandbox(
+    settings: Settings, sources: list[Path], *, unsafe_no_sandbox: bool = False
+) -> Sandbox | None:
+    """The sandbox runs of these notebooks go in, its zygote preloading what they import."""
+    sandbox = make_sandbox(settings, unsafe_no_sandbox=unsafe_no_sandbox)
+    if sandbox is None:
+        return None
+    extra = tuple(m for m in notebook_imports(sources) if m not in sandbox.preload)
+    return dataclasses.replace(sandbox, preload=sandbox.preload + extra) if extra else sandbox
+
+
+def prestart(sandbox: Sandbox | None) -> None:
+    """Start the sandbox's warm zygote now, in the background, if it has one."""
+    if sandbox is not None and sandbox.warm:
+        start_zygote(sandbox, sandbox.environment(runs_root(), kernel_variables()))
 
 
 class Runner(Protocol):
@@ -34,6 +54,7 @@ class LocalRunner:
 
     def __init__(self, sandbox: Sandbox | None, limits: Limits, parallel: int) -> None:
         self.sandbox, self.limits, self.parallel = sandbox, limits, parallel
+        prestart(sandbox)  # its imports overlap the grader's own set-up
 
     def run(self, nb: NotebookNode, parameters: dict[str, Any], folder: Path) -> ExecutedNotebook:
         with scratch_copy(folder) as cwd:
@@ -98,8 +119,6 @@ def execute_job(job: RunJob) -> ExecutedNotebook:
     import tempfile
 
     import nbformat
-
-    from .warmpool import runs_root
 
     sandbox = _worker_sandbox(job) if job.sandboxed else None
     with tempfile.TemporaryDirectory(prefix="job-", dir=runs_root()) as tmp:

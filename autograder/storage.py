@@ -49,12 +49,12 @@ def append_line(path: Path, data: Any) -> None:
 
 
 def write_notebook(nb: Any, path: Path) -> None:
-    """Write a notebook as nbformat does, without validating it again.
+    """Write a notebook compactly, without validating it again.
 
     What we write is a validated notebook plus outputs the grader already checked as they
-    arrived; nbformat's validation would only repeat that, at a cost per submission.
+    arrived. nbformat's own writer validates again and indents, which forces Python's
+    slow JSON encoder; with check values in the outputs that was the largest single cost
+    of grading a submission. Any notebook reader reads the compact form.
     """
-    import nbformat
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(nbformat.versions[4].writes_json(nb), encoding="utf-8")
+    path.write_text(json.dumps(nb, ensure_ascii=False, sort_keys=True), encoding="utf-8")

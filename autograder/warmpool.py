@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -157,7 +157,7 @@ class Zygote:
             self._process.wait()
 
 
-_zygotes: dict[object, Zygote] = {}
+_zygotes: dict[object, Future[Zygote]] = {}
 _zygotes_lock = threading.Lock()
 _launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zygote-launcher")
 """Zygotes are started from this one long-lived thread: they end when the thread that
@@ -166,21 +166,30 @@ started them ends (a parent-death signal), and grading threads come and go."""
 
 def zygote_for(sandbox: Sandbox, env: dict[str, str]) -> Zygote:
     """This process's zygote for ``sandbox``, started on first use."""
-    return _zygote(sandbox, sandbox, sandbox.preload, env)
+    return _zygote(sandbox, sandbox, sandbox.preload, env).result()
+
+
+def start_zygote(sandbox: Sandbox, env: dict[str, str]) -> None:
+    """Start ``sandbox``'s zygote now, in the background: its imports overlap the grader's set-up."""
+    _zygote(sandbox, sandbox, sandbox.preload, env)
 
 
 def trusted_zygote(preload: tuple[str, ...], env: dict[str, str]) -> Zygote:
     """This process's zygote for trusted runs (the solutions) with these modules preloaded."""
-    return _zygote(("trusted", preload), None, preload, env)
+    return _zygote(("trusted", preload), None, preload, env).result()
 
 
-def _zygote(key: object, sandbox: Sandbox | None, preload: tuple[str, ...], env: dict[str, str]) -> Zygote:
+def _zygote(
+    key: object, sandbox: Sandbox | None, preload: tuple[str, ...], env: dict[str, str]
+) -> Future[Zygote]:
     with _zygotes_lock:
-        zygote = _zygotes.get(key)
-        if zygote is None or zygote._closed:
-            zygote = _launcher.submit(Zygote, sandbox, runs_root(), preload, env).result()
-            _zygotes[key] = zygote
-        return zygote
+        future = _zygotes.get(key)
+        alive = future is not None and not (future.done() and (future.exception() or future.result()._closed))
+        if not alive:
+            future = _launcher.submit(Zygote, sandbox, runs_root(), preload, env)
+            _zygotes[key] = future
+        assert future is not None
+        return future
 
 
 def notebook_imports(notebooks: list[Path]) -> tuple[str, ...]:
@@ -222,8 +231,9 @@ def runs_root() -> Path:
 
 @atexit.register
 def _close_all() -> None:
-    for zygote in _zygotes.values():
-        zygote.close()
+    for future in _zygotes.values():
+        if future.done() and not future.exception():
+            future.result().close()
     root = Path(tempfile.gettempdir()) / f"autograder-runs-{os.getpid()}"
     if root.is_dir():
         import shutil

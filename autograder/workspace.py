@@ -16,7 +16,6 @@ from pathlib import Path
 from .config import Settings
 from .curriculum import Curriculum
 from .evidence import iter_records
-from .gradebook import copy_release_files
 from .mastery import phase_progress
 
 LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -52,6 +51,8 @@ def start(settings: Settings, curriculum: Curriculum, assignment_id: str, learne
             )
     target = workspace_dir(settings, learner, assignment_id)
     target.mkdir(parents=True, exist_ok=True)
+    from .gradebook import copy_release_files  # nbgrader is slow to import
+
     copy_release_files(settings, assignment_id, target)  # never overwrites the learner's work
     return target
 

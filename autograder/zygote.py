@@ -306,6 +306,7 @@ KERNEL_MODULES = (
     "IPython.core.history",
     "IPython.core.magics",
     "jedi",
+    "autograder.checks",
 )
 """What ``IPKernelApp.initialize`` would import in every kernel (debugpy alone costs 0.15 s)."""
 
