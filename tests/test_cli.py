@@ -160,3 +160,23 @@ def test_without_a_sandbox_grading_refuses_unless_told_otherwise(tmp_path, capsy
     assert "warning: --unsafe-no-sandbox" in out and "graded dee/tiny: seed 0: 4/4" in out
     (line,) = [json.loads(x) for x in (root / ".autograder" / "audit.jsonl").read_text().splitlines()]
     assert line["sandboxed"] is False and line["learner"] == "dee"
+
+
+def test_grade_shows_progress_and_ends_with_a_table_or_only_totals_when_quiet(course, capsys):
+    assert run(course, "grade", TINY, "--learner", "ada", "--seeds", "1") == 0
+    captured = capsys.readouterr()
+    assert "grading tiny" in captured.err and "1/1" in captured.err and "left" in captured.err
+    table = captured.out[captured.out.index("learner") :]
+    assert "default seed" in table and "ada" in table and "4/4" in table
+    assert "1 graded, 0 not graded" in table and "s per submission" in table
+    assert run(course, "grade", TINY, "--learner", "ada", "--seeds", "1", "-q") == 0
+    captured = capsys.readouterr()
+    assert "grading tiny" not in captured.err
+    assert captured.out.strip().splitlines() == [captured.out.strip()] and "1 graded" in captured.out
+
+
+def test_check_shows_progress_and_its_timings(course, capsys):
+    assert run(course, "check", "--assignment", TINY, "--no-nbval") == 0
+    captured = capsys.readouterr()
+    assert "checking notebooks" in captured.err and "1/1" in captured.err
+    assert "solution run" in captured.out and "autograder check: 0 problem(s)" in captured.out
