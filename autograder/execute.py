@@ -198,6 +198,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 },
                 "tmpfs_bytes": TMPFS_BYTES,
                 "hidden": [str(folder) for folder in self._sandbox.hidden],
+                "exposed": [str(folder) for folder in self._sandbox.exposed],
             }
         )
         assert self.provisioner is not None

@@ -52,7 +52,7 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 SIOCSIFFLAGS, IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
@@ -99,20 +99,25 @@ def _loopback_up() -> None:
 def _isolate(request: dict[str, Any]) -> None:
     """In the keeper: new namespaces, fresh temporary folders, only this run's folders.
 
-    The run's folders are bound to a staging place in the fresh ``/dev/shm`` while they are
-    still visible, then moved under the fresh, empty copy of the runs folder.
+    The run's folders, and the read-only folders the kernel needs that lie under ``/tmp``
+    or ``/var/tmp`` (a Python installed in a clone under ``/tmp``), are bound to a staging
+    place in the fresh ``/dev/shm`` while they are still visible, then moved back into
+    the fresh, empty copies.
     """
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP
     _check(_libc.unshare(flags), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     size = int(request["tmpfs_bytes"])
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    covered = ("/tmp/", "/var/tmp/", request["runs_root"].rstrip("/") + "/")
+    keep = [(path, True) for path in request.get("exposed", ()) if path.startswith(covered)]
+    keep += [(request["scratch"], False), (request["sockets"], False)]
     staged = {}
-    for index, path in enumerate((request["scratch"], request["sockets"])):
+    for index, (path, read_only) in enumerate(keep):
         stage = f"/dev/shm/.stage{index}"
         os.mkdir(stage)
         _mount(path, stage, None, MS_BIND | MS_REC)
-        staged[stage] = path
+        staged[stage] = (path, read_only)
     for folder in ("/tmp", "/var/tmp"):
         _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
     for folder in request.get("hidden", ()):  # empty, as the per-run sandbox shows them
@@ -121,9 +126,11 @@ def _isolate(request: dict[str, Any]) -> None:
     runs_root = request["runs_root"]
     os.makedirs(runs_root, exist_ok=True)
     _mount("tmpfs", runs_root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=755")
-    for stage, path in staged.items():
-        os.makedirs(path)
+    for stage, (path, read_only) in staged.items():
+        os.makedirs(path, exist_ok=True)
         _mount(stage, path, None, MS_MOVE)
+        if read_only:  # a bind starts writable whatever its source was; make it read-only again
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.rmdir(stage)
     _loopback_up()
     socket.sethostname("sandbox")

@@ -6,7 +6,7 @@ its learners), grades it with both, checks that the scores agree, and prints sec
 per submission, their ratio, our per-submission overhead and each grader's peak memory.
 Run it with:
 
-    .venv/bin/python benchmarks/grade_benchmark.py            # 40 submissions
+    .venv/bin/python benchmarks/grade_benchmark.py            # 40 submissions of 04-linear-regression
     .venv/bin/python benchmarks/grade_benchmark.py -n 10 --notebook 01-python-numpy
     .venv/bin/python benchmarks/grade_benchmark.py --class-dir DIR   # your own class:
         # DIR/<learner>/<notebook>.ipynb, submissions of --notebook
@@ -173,7 +173,7 @@ def stock_scores(root: Path) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--submissions", type=int, default=40)
-    parser.add_argument("--notebook", default="01-python-numpy")
+    parser.add_argument("--notebook", default="04-linear-regression", help="the scikit-learn exercise")
     parser.add_argument("--assignment", default="phase1-foundations", help="where the notebook lives")
     parser.add_argument("--class-dir", type=Path, help="grade this class instead of a generated one")
     args = parser.parse_args()
