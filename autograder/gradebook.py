@@ -386,7 +386,8 @@ def write_scores_batch(
         # nbgrader's own autoflush warnings on a first submission; nothing to act on
         warnings.simplefilter("ignore", SAWarning)
         commit = gb.db.commit
-        gb.db.commit = gb.db.flush  # nbgrader's helpers commit per call; hold it to one commit
+        # nbgrader's helpers commit per call; hold it to one commit (queries still autoflush)
+        gb.db.commit = lambda: None
         try:
             for learner, timestamp, scores in batch:
                 gb.update_or_create_student(learner)

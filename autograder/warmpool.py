@@ -39,6 +39,8 @@ class ForkedKernel:
         self._zygote = zygote
         self.pid = pid
         self.returncode: int | None = None
+        self.isolated = zygote.isolated
+        """In its own PID namespace: killing this process ends everything the run started."""
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -74,6 +76,7 @@ class Zygote:
     ) -> None:
         """``sandbox=None``: a trusted zygote, for our own solution notebooks only."""
         self.runs_root = runs_root
+        self.isolated = sandbox is not None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - the zygote's stderr while it lives
         argv = [sys.executable, "-m", "autograder.zygote"]
         if sandbox is None:
