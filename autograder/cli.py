@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, Settings, find_course_root, load_settings
+from .config import ConfigError, GradebookError, Settings, find_course_root, load_settings
 from .curriculum import Curriculum, ManifestError, UnknownName, load_curriculum
 from .evidence import iter_records, known_learners
 from .execute import MalformedNotebook
@@ -429,6 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         MalformedNotebook,
         LookupError,
         SandboxUnavailable,
+        ConnectionError,  # an unreachable Dask scheduler
+        GradebookError,  # a gradebook that cannot be opened or written
     ) as exc:
         print(f"autograder: error: {exc}", file=sys.stderr)
         return 2

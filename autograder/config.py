@@ -19,6 +19,10 @@ class ConfigError(ValueError):
     """The course directory or its configuration is not usable."""
 
 
+class GradebookError(RuntimeError):
+    """nbgrader's gradebook refused an operation or cannot be opened; the message says why."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the course lives and the limits a grading run works within."""

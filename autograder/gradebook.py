@@ -42,7 +42,7 @@ from nbgrader.preprocessors import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SAWarning
 
-from .config import Settings
+from .config import GradebookError, Settings
 from .reports import grade_cells
 from .storage import sha256_file
 
@@ -55,10 +55,6 @@ def _put_our_scripts_on_path() -> None:
 
 
 _put_our_scripts_on_path()
-
-
-class GradebookError(RuntimeError):
-    """nbgrader refused an operation; the message carries its log."""
 
 
 @contextmanager

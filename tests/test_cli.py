@@ -180,3 +180,10 @@ def test_check_shows_progress_and_its_timings(course, capsys):
     captured = capsys.readouterr()
     assert "checking notebooks" in captured.err and "1/1" in captured.err
     assert "solution run" in captured.out and "autograder check: 0 problem(s)" in captured.out
+
+
+def test_an_unreachable_scheduler_gets_one_clear_line(course, capsys):
+    assert run(course, "grade", TINY, "--seeds", "1", "--scheduler", "tcp://127.0.0.1:9") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in lines[0]
+    assert "dask scheduler" in lines[0]
