@@ -23,6 +23,17 @@ class GradebookError(RuntimeError):
     """nbgrader's gradebook refused an operation or cannot be opened; the message says why."""
 
 
+class MalformedNotebook(ValueError):
+    """A notebook file that is not valid notebook JSON (truncated, edited by hand...)."""
+
+    def __init__(self, path: Path, cause: Exception) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: not a readable notebook ({type(cause).__name__}: {str(cause)[:120]}); "
+            "restore it from the release or re-download it, then submit again"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the course lives and the limits a grading run works within."""

@@ -447,7 +447,10 @@ def grade_assignment(
             return exc
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(runner.parallel, len(names) or 1))) as pool:
+        # One thread more than the runs at once: it reads and sanitises the next submission
+        # while the runs are busy (and while the warm kernels' process starts).
+        threads = max(1, min(runner.parallel + 1, len(names) or 1))
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             futures = {pool.submit(grade_one, i): i for i in range(len(names))}
             for future in as_completed(futures):
                 outcome = future.result()

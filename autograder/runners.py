@@ -13,14 +13,16 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Settings, make_sandbox
-from .execute import ExecutedNotebook, kernel_variables, run_notebook, scratch_copy
-from .sandbox import Limits, Sandbox, SandboxUnavailable, probe
+from .sandbox import Limits, Sandbox, SandboxUnavailable, kernel_variables, probe
 from .warmpool import notebook_imports, runs_root, start_zygote
+
+if TYPE_CHECKING:  # the run machinery (papermill, nbclient) is imported when a run starts
+    from nbformat import NotebookNode
+
+    from .execute import ExecutedNotebook
 
 
 def grading_sandbox(
@@ -50,14 +52,22 @@ class Runner(Protocol):
 
 
 class LocalRunner:
-    """Runs on this machine, ``parallel`` at a time (the caller's threads)."""
+    """Runs on this machine, at most ``parallel`` at a time.
+
+    Callers may use more threads than that: a thread beyond ``parallel`` prepares the
+    next submission (reading and sanitising it) while the runs are busy, and waits here
+    for a slot.
+    """
 
     def __init__(self, sandbox: Sandbox | None, limits: Limits, parallel: int) -> None:
         self.sandbox, self.limits, self.parallel = sandbox, limits, parallel
+        self._slots = threading.BoundedSemaphore(parallel)
         prestart(sandbox)  # its imports overlap the grader's own set-up
 
     def run(self, nb: NotebookNode, parameters: dict[str, Any], folder: Path) -> ExecutedNotebook:
-        with scratch_copy(folder) as cwd:
+        from .execute import run_notebook, scratch_copy
+
+        with self._slots, scratch_copy(folder) as cwd:
             return run_notebook(nb, parameters, cwd, limits=self.limits, sandbox=self.sandbox)
 
     def close(self) -> None:
@@ -119,6 +129,8 @@ def execute_job(job: RunJob) -> ExecutedNotebook:
     import tempfile
 
     import nbformat
+
+    from .execute import run_notebook, scratch_copy
 
     sandbox = _worker_sandbox(job) if job.sandboxed else None
     with tempfile.TemporaryDirectory(prefix="job-", dir=runs_root()) as tmp:

@@ -45,6 +45,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import COLLECT_ENV
+
 SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit")
 FIRST_UID = 200_000
 TMPFS_BYTES = 256 * 1024 * 1024
@@ -256,3 +258,15 @@ def probe(sandbox: Sandbox) -> None:
             "the sandbox did not start (are user namespaces enabled? "
             f"sysctl kernel.unprivileged_userns_clone=1): {proc.stderr.strip()[:300]}"
         )
+
+
+def kernel_variables() -> dict[str, str]:
+    """What every kernel is told: values are collected outside; one thread; fixed hashing."""
+    return {
+        COLLECT_ENV: "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }

@@ -16,7 +16,7 @@ def test_environment_yml_matches_pyproject():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert sorted(pip) == sorted(project["dependencies"])
     assert "python=3.11" in env["dependencies"]
-    assert project["scripts"]["autograder"] == "autograder.cli:main"
+    assert project["scripts"]["autograder"] == "autograder.cli:run"
 
 
 def test_everything_is_pinned_and_torch_is_the_cpu_build_on_disk():
