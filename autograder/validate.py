@@ -154,10 +154,18 @@ def check_assignment(
                 )
             for cell_id, line in leaked_text(source, release):
                 report.fail(f"{release_path.relative_to(settings.root)}: cell {cell_id}", f"leaks {line!r}")
-            points = sum(float(c.metadata.nbgrader.get("points", 0)) for c in grade_cells(source))
+            # Every graded cell counts, written answers graded by hand included: the manifest's
+            # points are the notebook's total, as nbgrader's gradebook and exports show it.
+            points = sum(
+                float(c.metadata.nbgrader.get("points", 0))
+                for c in source.cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            )
             if spec.points is not None and points != spec.points:
                 report.fail(
-                    where, f"its graded cells carry {points:g} points; the manifest says {spec.points:g}"
+                    where,
+                    f"its graded cells (written answers included) carry {points:g} points; "
+                    f"the manifest says {spec.points:g}",
                 )
             graded = {c.metadata.nbgrader["grade_id"] for c in grade_cells(source)}
             for core in spec.core:
