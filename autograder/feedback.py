@@ -53,6 +53,9 @@ td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertic
 </body></html>
 """
 
+FEEDBACK_SUFFIX = ".mastery.html"
+"""Our per-notebook feedback page: mastery across parameter sets, next to nbgrader's page."""
+
 
 def _render(record: EvidenceRecord, notebook: str, title: str, mastered: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=True))
@@ -100,7 +103,9 @@ def write_feedback(
         if spec.name not in latest.data["notebooks"]:
             continue
         html = _render(latest, spec.name, spec.title, mastered)
-        path = settings.feedback_dir / learner / assignment_id / f"{spec.name}.html"
+        # Beside nbgrader's own ``<notebook>.html`` (generate_feedback: scores, written answers
+        # and comments), never over it; release_feedback hands the learner both.
+        path = settings.feedback_dir / learner / assignment_id / f"{spec.name}{FEEDBACK_SUFFIX}"
         write_bytes_atomic(path, html.encode())
         written.append(path)
     return written

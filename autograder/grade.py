@@ -6,6 +6,11 @@ submission and recorded), the values each test cell reported are compared outsid
 kernel with the solution's values for the same parameters, the default-parameter scores
 go to nbgrader's gradebook, and the whole story goes into an evidence record. One bad
 submission (unreadable, tampered, crashing, hanging) costs only itself.
+
+Cells a person grades (a written answer: an nbgrader grade cell that is also a solution
+cell) go to the gradebook exactly as ``nbgrader autograde`` records them (see
+``ManualCell``); an instructor scores them in formgrader, and no re-grade ever changes
+that score.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader import utils as nbgrader_utils
 from nbgrader.utils import parse_utc
 
 from . import __version__
@@ -35,7 +41,13 @@ from .execute import (
     default_parameters,
     read_notebook,
 )
-from .gradebook import ensure_assignment, known_grade_ids, sanitize, write_scores_batch
+from .gradebook import (
+    ensure_assignment,
+    known_grade_ids,
+    manual_grade_cells,
+    sanitize,
+    write_scores_batch,
+)
 from .reference import Reference, get_reference, source_notebook, with_grader_parameters
 from .reports import collect_reports
 from .runners import DaskRunner, LocalRunner, Runner, grading_sandbox
@@ -77,6 +89,34 @@ class RunResult:
 
 
 @dataclass
+class ManualCell:
+    """A cell a person grades: a written answer (an nbgrader grade cell that is a solution cell).
+
+    It is recorded as ``nbgrader autograde`` records it (``SaveAutoGrades``): an answer
+    left as released gets an automatic 0 ("No response."); any other answer gets no
+    automatic score and waits in formgrader for a person (``needs_manual_grade``).
+    Our checks never score it, and a re-grade never touches the score an instructor
+    gave (``write_scores_batch``).
+
+    Our own scoring leaves these cells out: runs, the per-seed percentages, mastery and
+    our feedback cover the autograded test cells only, while nbgrader's gradebook (and
+    so formgrader and ``nbgrader export``) totals both. Why: mastery is what the
+    learner's code proves when it is re-run under fresh parameters, and a written
+    answer does not change with a seed; a person's score arrives later, outside any
+    grading run, while progress must stay a pure function of the evidence records a
+    run writes; and counting a pending answer as zero would lock a phase until someone
+    has time to read it. The record keeps, per written answer, its points and whether
+    it was answered, so reports can say what still waits for a person.
+    """
+
+    grade_id: str
+    points: float
+    answered: bool
+    auto_score: float | None
+    """What goes to the gradebook's ``auto_score``: 0 for no response, else None."""
+
+
+@dataclass
 class NotebookResult:
     notebook: str
     status: str  # graded | missing | malformed | wrong-notebook
@@ -84,6 +124,10 @@ class NotebookResult:
     sha256: str = ""
     tampering: list[str] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
+    manual: dict[str, ManualCell] = field(default_factory=dict)
+    """Written answers, graded by a person in formgrader (never part of ``runs``)."""
+    comments: dict[str, str | None] = field(default_factory=dict)
+    """nbgrader's automatic comment per answer cell: "No response." where left as released."""
 
 
 @dataclass
@@ -93,9 +137,12 @@ class SubmissionResult:
     notebooks: list[NotebookResult]
     errors: list[str]
     evidence: EvidenceRecord | None = None
-    scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Default-parameter score per notebook and grade_id: what goes to the gradebook."""
+    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """Default-parameter score per notebook and grade_id: what goes to the gradebook
+    (None: a written answer that waits for a person)."""
     submitted_at: datetime | None = None
+    comments: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    """nbgrader's automatic comments per notebook and answer cell."""
 
     def score(self, run_index: int = 0) -> tuple[float, float]:
         got = total = 0.0
@@ -181,6 +228,39 @@ def _timestamp(folder: Path) -> datetime | None:
         return None
 
 
+def _is_autograded(cell: NotebookNode) -> bool:
+    """A test cell our checks score (``reports.grade_cells``); other grade cells need a person."""
+    return cell.cell_type == "code" and not nbgrader_utils.is_solution(cell)
+
+
+def manual_cells(nb: NotebookNode) -> dict[str, ManualCell]:
+    """The written answers of a sanitised notebook, scored as nbgrader's ``determine_grade`` does.
+
+    After ``sanitize`` every answer cell carries the checksum of its released version,
+    so an answer left as released is recognised as no response.
+    """
+    cells = {}
+    for cell in nb.cells:
+        if nbgrader_utils.is_grade(cell) and not _is_autograded(cell):
+            auto_score, points = nbgrader_utils.determine_grade(cell)
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            answered = auto_score is None
+            cells[grade_id] = ManualCell(grade_id, float(points), answered, auto_score)
+    return cells
+
+
+def answer_comments(nb: NotebookNode) -> dict[str, str | None]:
+    """nbgrader's automatic comment for each answer and task cell (``SaveAutoGrades``)."""
+    comments: dict[str, str | None] = {}
+    for cell in nb.cells:
+        if nbgrader_utils.is_solution(cell) or nbgrader_utils.is_task(cell):
+            meta = cell.metadata.nbgrader
+            blank = meta.get("checksum") == nbgrader_utils.compute_checksum(cell)
+            blank = blank and not nbgrader_utils.is_task(cell)
+            comments[meta["grade_id"]] = "No response." if blank else None
+    return comments
+
+
 def _zero_run(reference: Reference, status: str, reason: str) -> RunResult:
     cells = {
         gid: CellResult(gid, float(cell["points"]), 0.0, error=reason)
@@ -207,6 +287,8 @@ def grade_notebook(
         sanitized, result.tampering = sanitize(settings, submitted, assignment_id, notebook, learner)
     except Exception as exc:  # nbgrader refuses cell metadata it cannot repair, for instance
         raise UngradableNotebook(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+    result.manual = manual_cells(sanitized)
+    result.comments = answer_comments(sanitized)
     executed: list[ExecutedNotebook] = []
     for parameters in params:
         reference = get_reference(settings, assignment_id, notebook, parameters)
@@ -312,8 +394,9 @@ def grade_submission(
         results.append(result)
         for run in runs:
             executed_files[f"executed/{spec.name}.seed{run.parameters.get('seed')}.ipynb"] = run.notebook
-        _write_autograded(settings, learner, assignment.id, spec.name, runs[0].notebook, folder)
+        _write_autograded(settings, learner, assignment.id, spec.name, runs[0].notebook)
     assert first_params is not None
+    _copy_submission_files(settings, learner, assignment.id, folder)
     submission_hash = sha256_bytes(repr(sorted(file_hashes.items())).encode())
     record = {
         "learner": learner,
@@ -332,11 +415,20 @@ def grade_submission(
         "errors": errors,
     }
     evidence = write_record(settings, record, executed_files)
-    scores = {
-        r.notebook: {gid: cell.score for gid, cell in r.runs[0].cells.items()} for r in results if r.runs
-    }
+    scores: dict[str, dict[str, float | None]] = {}
+    for r in results:
+        if r.runs:
+            scores[r.notebook] = {gid: cell.score for gid, cell in r.runs[0].cells.items()}
+            scores[r.notebook].update({gid: cell.auto_score for gid, cell in r.manual.items()})
     return SubmissionResult(
-        learner, assignment.id, results, errors, evidence, scores=scores, submitted_at=_timestamp(folder)
+        learner,
+        assignment.id,
+        results,
+        errors,
+        evidence,
+        scores=scores,
+        submitted_at=_timestamp(folder),
+        comments={r.notebook: r.comments for r in results if r.comments},
     )
 
 
@@ -348,21 +440,47 @@ def _unrunnable(
     status: str,
     message: str,
 ) -> NotebookResult:
-    """A notebook we could not run: every test cell scores zero, with the reason."""
+    """A notebook we could not run: every test cell scores zero, with the reason.
+
+    Its written answers score zero too, as ``nbgrader autograde`` scores the cells of a
+    notebook that was not submitted; a score an instructor already gave stays, for review.
+    """
     runs = [_zero_run(get_reference(settings, assignment_id, notebook, p), status, message) for p in params]
-    return NotebookResult(notebook, status, message, runs=runs)
+    manual = {
+        gid: ManualCell(gid, points, False, 0.0)
+        for gid, points in manual_grade_cells(settings, assignment_id, notebook).items()
+    }
+    return NotebookResult(notebook, status, message, runs=runs, manual=manual)
 
 
 def _write_autograded(
-    settings: Settings, learner: str, assignment_id: str, notebook: str, nb: NotebookNode, submitted: Path
+    settings: Settings, learner: str, assignment_id: str, notebook: str, nb: NotebookNode
 ) -> None:
     """The default-parameter run where formgrader and ``generate_feedback`` look for it."""
     target = settings.autograded_dir / learner / assignment_id
     target.mkdir(parents=True, exist_ok=True)
     write_notebook(nb, target / f"{notebook}.ipynb")
-    stamp = submitted / "timestamp.txt"
-    if stamp.is_file():
-        shutil.copy2(stamp, target / "timestamp.txt")
+
+
+AUTOGRADED_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.ipynb"]
+"""What ``nbgrader autograde`` leaves behind when it copies a submission's other files."""
+
+
+def _copy_submission_files(settings: Settings, learner: str, assignment_id: str, submitted: Path) -> None:
+    """The submission's other files go next to its autograded notebooks, as ``nbgrader autograde`` does.
+
+    ``timestamp.txt`` dates the submission, and ``submission_secret.txt`` (written by
+    ``nbgrader submit``) names the feedback page that ``release_feedback`` publishes and
+    the learner's ``fetch_feedback`` looks for; without it feedback cannot be released.
+    """
+    target = settings.autograded_dir / learner / assignment_id
+    for name in nbgrader_utils.find_all_files(str(submitted), AUTOGRADED_IGNORE):
+        path = Path(name)
+        if path.is_symlink() or not path.is_file():
+            continue
+        dest = target / path.relative_to(submitted)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
 
 
 def submitted_learners(settings: Settings, assignment_id: str) -> list[str]:
@@ -469,7 +587,9 @@ def grade_assignment(
 
 def _flush_scores(settings: Settings, assignment_id: str, pending: list[SubmissionResult]) -> None:
     if pending:
-        write_scores_batch(settings, assignment_id, [(r.learner, r.submitted_at, r.scores) for r in pending])
+        write_scores_batch(
+            settings, assignment_id, [(r.learner, r.submitted_at, r.scores, r.comments) for r in pending]
+        )
         pending.clear()
 
 

@@ -362,21 +362,43 @@ def write_scores(
     assignment_id: str,
     learner: str,
     timestamp: datetime | None,
-    scores: dict[str, dict[str, float]],
+    scores: Scores,
 ) -> None:
-    """Write one submission's autograded scores (notebook -> grade_id -> score)."""
+    """Write one submission's automatic scores (notebook -> grade_id -> score)."""
     write_scores_batch(settings, assignment_id, [(learner, timestamp, scores)])
+
+
+def manual_grade_cells(settings: Settings, assignment_id: str, notebook: str) -> dict[str, float]:
+    """The released notebook's cells a person grades (grade cells that are answers), with points."""
+    snapshot = _snapshot(settings.db_url, settings.course_id, assignment_id, notebook, _marker(settings))
+    answers = {cell.name for cell in snapshot.solution_cells}
+    return {
+        cell.name: float(cell.max_score)
+        for cell in snapshot.grade_cells
+        if cell.name in answers or cell.cell_type != "code"
+    }
+
+
+Scores = dict[str, dict[str, float | None]]
+"""notebook -> grade_id -> automatic score; None for an answer that waits for a person."""
+Comments = dict[str, dict[str, str | None]]
+"""notebook -> grade_id -> nbgrader's automatic comment ("No response." or None)."""
 
 
 def write_scores_batch(
     settings: Settings,
     assignment_id: str,
-    batch: list[tuple[str, datetime | None, dict[str, dict[str, float]]]],
+    batch: list[tuple[str, datetime | None, Scores] | tuple[str, datetime | None, Scores, Comments]],
 ) -> None:
-    """Write autograded scores of many submissions in one gradebook transaction.
+    """Write automatic scores (and comments) of many submissions in one gradebook transaction.
 
-    A manual score a grader already gave is kept, and the cell is flagged for review, as
-    nbgrader's own ``SaveAutoGrades`` does.
+    Each cell is written as nbgrader's own ``SaveAutoGrades`` writes it on every
+    ``nbgrader autograde``: ``auto_score`` is set, ``manual_score`` (what an instructor
+    entered in formgrader) is never touched, and the cell needs a person
+    (``needs_manual_grade``) when it has no automatic score (a written answer) or when
+    it already had a manual score, which then comes back for review because the grader
+    ran again. So a re-grade never loses an instructor's score; it asks them to look
+    again, and nbgrader's totals (auto, or manual where given) include both.
     """
     with open_gradebook(settings) as gb, warnings.catch_warnings():
         # nbgrader's own autoflush warnings on a first submission; nothing to act on
@@ -385,22 +407,27 @@ def write_scores_batch(
         # nbgrader's helpers commit per call; hold it to one commit (queries still autoflush)
         gb.db.commit = lambda: None
         try:
-            for learner, timestamp, scores in batch:
+            for learner, timestamp, scores, *rest in batch:
+                comments: Comments = rest[0] if rest else {}
                 gb.update_or_create_student(learner)
                 kwargs = {"timestamp": timestamp} if timestamp else {}
                 gb.update_or_create_submission(assignment_id, learner, **kwargs)
                 for notebook, cells in scores.items():
                     try:  # one query for the notebook's grades, not one per cell
-                        grades = {
-                            g.name: g
-                            for g in gb.find_submission_notebook(notebook, assignment_id, learner).grades
-                        }
+                        submitted = gb.find_submission_notebook(notebook, assignment_id, learner)
                     except MissingEntry:
                         continue
+                    grades = {g.name: g for g in submitted.grades}
                     for grade_id, score in cells.items():
                         if grade_id in grades:
-                            grades[grade_id].auto_score = score
-                            grades[grade_id].needs_manual_grade = grades[grade_id].manual_score is not None
+                            grade = grades[grade_id]
+                            grade.auto_score = score
+                            grade.needs_manual_grade = grade.manual_score is not None or score is None
+                    if comments.get(notebook):
+                        rows = {c.name: c for c in submitted.comments}
+                        for grade_id, text in comments[notebook].items():
+                            if grade_id in rows:
+                                rows[grade_id].auto_comment = text
             commit()
         except Exception:
             gb.db.rollback()

@@ -72,8 +72,12 @@ def test_a_learners_day(course, capsys):
     states = {p["phase"]: p["state"] for p in progress["phases"]}
     assert states == {"tiny": "mastered", "later": "unlocked"}
     assert run(course, "start", "later", "--learner", "ada") == 0
+    nbgrader_page = course / ".autograder" / "feedback" / "ada" / TINY / "01-tiny.html"
+    nbgrader_page.parent.mkdir(parents=True, exist_ok=True)
+    nbgrader_page.write_text("nbgrader generate_feedback's page, with the manual scores")
     assert run(course, "feedback", TINY, "--learner", "ada") == 0
-    html = (course / ".autograder" / "feedback" / "ada" / TINY / "01-tiny.html").read_text()
+    assert nbgrader_page.read_text() == "nbgrader generate_feedback's page, with the manual scores"
+    html = (course / ".autograder" / "feedback" / "ada" / TINY / "01-tiny.mastery.html").read_text()
     assert "Mastery shown" in html and "BEGIN HIDDEN" not in html and "default_rng(seed + 1)" not in html
 
 
@@ -189,3 +193,15 @@ def test_an_unreachable_scheduler_gets_one_clear_line(course, capsys):
     last = err.strip().splitlines()[-1]
     assert last.startswith("autograder: error: cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'")
     assert "dask scheduler" in last
+
+
+def test_grade_refreshes_the_progress_page_in_a_learners_workspace(course, capsys):
+    assert run(course, "start", TINY, "--learner", "eve") == 0
+    page = course / ".autograder" / "workspaces" / "eve" / "progress.html"
+    before = page.read_text().split(f'<section id="{TINY}">')[1].split("</section>")[0]
+    assert "no graded submission yet" in before
+    fill(course / ".autograder" / "workspaces" / "eve" / TINY / "01-tiny.ipynb", CORRECT)
+    assert run(course, "submit", TINY, "--learner", "eve", "--no-grade") == 0
+    assert run(course, "grade", TINY, "--learner", "eve", "-q") == 0
+    tiny = page.read_text().split(f'<section id="{TINY}">')[1].split("</section>")[0]
+    assert "badge mastered" in tiny and "no graded submission yet" not in tiny
