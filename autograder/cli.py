@@ -17,7 +17,7 @@ from .curriculum import Curriculum, ManifestError, UnknownName, load_curriculum
 from .evidence import iter_records, known_learners
 from .mastery import PhaseProgress, phase_progress, progress_json
 from .sandbox import SandboxUnavailable
-from .workspace import WorkspaceError, check_learner_name
+from .workspace import WorkspaceError, check_learner_name, progress_page_path, write_progress_page
 
 
 class CliError(Exception):
@@ -49,12 +49,28 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exchange_setup(args: argparse.Namespace) -> int:
+    from .exchange import setup_exchange
+
+    settings, _ = _context(args)
+    target = Path(args.learner_config) if args.learner_config else None
+    done = setup_exchange(settings, write_learner_config=target)
+    for change in done.changes:
+        print(change)
+    print(f"exchange ready: {done.root}")
+    if target is None:
+        print("learners' nbgrader_config.py (/etc/jupyter/ or ~/.jupyter/):")
+        print(done.learner_config, end="")
+    return 0
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     from .workspace import start
 
     settings, curriculum = _context(args)
     folder = start(settings, curriculum, args.assignment, args.learner)
     print(f"{args.learner}: {args.assignment} is ready in {folder}")
+    print(f"progress page: {progress_page_path(settings, args.learner)}")
     print(f"open it with: autograder lab --learner {args.learner}")
     return 0
 
@@ -63,9 +79,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from .lab import lab_command
 
     settings, _ = _context(args)
-    learner = check_learner_name(args.learner)
+    if bool(args.learner) == args.instructor:
+        raise CliError("say whose JupyterLab to open: --learner NAME, or --instructor")
+    learner = check_learner_name(args.learner) if args.learner else None
     lab = lab_command(settings, learner, port=args.port, token=args.token)
-    print(f"JupyterLab for {learner} on {lab.url} (Ctrl-C to stop)")
+    print(f"JupyterLab for {learner or 'the instructor'} on {lab.url} (Ctrl-C to stop)")
     return subprocess.call(lab.argv, env=lab.env, cwd=lab.cwd)
 
 
@@ -75,10 +93,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     settings, curriculum = _context(args)
     target = submit(settings, curriculum, args.assignment, args.learner)
     print(f"{args.learner}: submitted {args.assignment} ({target})")
+    status = 0
     if args.grade:
         args.learners = [args.learner]
-        return cmd_grade(args)
-    return 0
+        status = cmd_grade(args)
+    print(f"progress page: {write_progress_page(settings, curriculum, args.learner)}")
+    return status
 
 
 def _result_line(result: object) -> list[str]:
@@ -168,6 +188,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     else:
         print()
         print(grade_summary(results, progress.seconds))
+    for result in results:  # learners who work in a workspace here see their new state there
+        learner = getattr(result, "learner", None)
+        if (
+            learner
+            and not isinstance(result, SubmissionError)
+            and progress_page_path(settings, learner).parent.is_dir()
+        ):
+            write_progress_page(settings, curriculum, learner)
     bad = sum(1 for r in results if isinstance(r, SubmissionError))
     return 1 if bad and bad == len(results) else 0
 
@@ -258,12 +286,60 @@ def cmd_progress(args: argparse.Namespace) -> int:
                 f"unknown learner {args.learner!r}; "
                 f"known learners: {', '.join(known_learners(settings)) or 'none'}"
             )
+    if args.html:
+        if not args.learner:
+            raise CliError("--html writes one learner's page; add --learner NAME")
+        from .dashboards import write_progress_page as write_page
+
+        print(f"wrote {write_page(settings, curriculum, args.learner, Path(args.html))}")
+        return 0
     learners = [args.learner] if args.learner else known_learners(settings)
     progress = {n: phase_progress(curriculum, list(iter_records(settings, n))) for n in learners}
     if args.json:
         print(json.dumps([progress_json(n, p) for n, p in progress.items()], indent=1))
     else:
         print_progress_table(progress)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .dashboards import class_records, class_view, write_class_report
+    from .progress import table
+
+    settings, curriculum = _context(args)
+    if args.assignment:
+        curriculum.assignment(args.assignment)  # an unknown one fails here, with the known ones
+    if args.html:
+        view = write_class_report(settings, curriculum, Path(args.html), args.assignment)
+    else:
+        view = class_view(curriculum, class_records(settings), args.assignment)
+    rows = []
+    for p in view.phases:
+        blocker = f"{p.blockers[0][0]} ({p.blockers[0][1]})" if p.blockers else "-"
+        rows.append([p.phase, p.locked, p.unlocked, p.mastered, blocker])
+    print(f"{len(view.learners)} learner(s), {view.records} evidence record(s)")
+    print(table(["phase", "locked", "unlocked", "mastered", "blocks most"], rows))
+    hardest = [[x.label, f"{x.mean:.0%}", f"{x.full_marks}/{len(x.values)}"] for x in view.hardest(5)]
+    if hardest:
+        print(table(["hardest exercises", "mean score", "full marks"], hardest))
+    if args.html:
+        print(f"wrote {args.html}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .lms import export_grades
+
+    settings, curriculum = _context(args)
+    text = export_grades(settings, curriculum, args.lms)
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    from .storage import write_bytes_atomic
+
+    write_bytes_atomic(Path(args.out), text.encode())
+    learners = len(text.splitlines()) - 2  # after the header and the points-possible row
+    print(f"wrote {args.out} ({learners} learner(s), {args.lms} gradebook import layout)")
     return 0
 
 
@@ -335,13 +411,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment", nargs="*")
     p.set_defaults(func=cmd_release)
 
+    p = sub.add_parser("exchange-setup", help="make nbgrader's exchange usable by learner accounts")
+    p.add_argument("--learner-config", metavar="PATH", help="write the learners' nbgrader_config.py here")
+    p.set_defaults(func=cmd_exchange_setup)
+
     p = sub.add_parser("start", help="copy an assignment into a learner's workspace")
     p.add_argument("assignment")
     p.add_argument("--learner", required=True)
     p.set_defaults(func=cmd_start)
 
-    p = sub.add_parser("lab", help="open JupyterLab on a learner's workspace")
-    p.add_argument("--learner", required=True)
+    p = sub.add_parser(
+        "lab", help="open JupyterLab on a learner's workspace (or the course, with formgrader)"
+    )
+    p.add_argument("--learner", help="whose workspace to open")
+    p.add_argument("--instructor", action="store_true", help="open the course directory, with formgrader")
     p.add_argument("--port", type=int, default=8888)
     p.add_argument("--token", help="the login token (default: a new random one, shown in the URL)")
     p.set_defaults(func=cmd_lab)
@@ -384,7 +467,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("progress", help="what is unlocked, and what stands in the way")
     p.add_argument("--learner")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--html", metavar="PATH", help="write the learner's progress page (HTML, with charts)")
     p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("report", help="the class dashboard: where learners are blocked, hardest exercises")
+    p.add_argument("--html", metavar="PATH", help="write the dashboard as one HTML file, with charts")
+    p.add_argument("--assignment", help="only this assignment (and its phase)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="grades for a learning-management system (CSV)")
+    p.add_argument("--lms", required=True, choices=["canvas"], help="the import layout (Canvas Gradebook)")
+    p.add_argument("--out", metavar="PATH", help="write the CSV here (default: standard output)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("leaderboard", help="the class ranking of an assignment's competition")
     p.add_argument("assignment")

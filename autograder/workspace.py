@@ -54,7 +54,25 @@ def start(settings: Settings, curriculum: Curriculum, assignment_id: str, learne
     from .gradebook import copy_release_files  # nbgrader is slow to import
 
     copy_release_files(settings, assignment_id, target)  # never overwrites the learner's work
+    write_progress_page(settings, curriculum, learner)
     return target
+
+
+def progress_page_path(settings: Settings, learner: str) -> Path:
+    """``workspaces/<learner>/progress.html``: at the root of what ``autograder lab`` shows."""
+    return settings.workspaces_dir / check_learner_name(learner) / "progress.html"
+
+
+def write_progress_page(settings: Settings, curriculum: Curriculum, learner: str) -> Path:
+    """(Re)write the learner's progress page in their workspace, from their evidence now.
+
+    Why in the workspace: the learner opens it from JupyterLab's file browser, next to
+    the notebooks; it needs no server route and no script (JupyterLab's HTML viewer
+    runs none). ``start`` writes it, and the CLI rewrites it after every submit's grading.
+    """
+    from .dashboards import write_progress_page as write_page
+
+    return write_page(settings, curriculum, learner, progress_page_path(settings, learner))
 
 
 def submit(settings: Settings, curriculum: Curriculum, assignment_id: str, learner: str) -> Path:
