@@ -136,6 +136,10 @@ class GradingClient(PapermillNotebookClient):
         return out
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, **kw: Any) -> NotebookNode:
+        if cell.cell_type == "code" and only_comments(cell.source):
+            # Nothing to run (a hint cell left as released, say); a round trip to the kernel
+            # would cost the grader and the kernel about 10 ms each for nothing.
+            return cell
         result = await super().async_execute_cell(cell, cell_index, **kw)
         if self.outcome.limit == "output":
             raise RunStopped
@@ -430,6 +434,15 @@ class GradingEngine(NBClientEngine):
                 context.destroy(linger=0)
             shutil.rmtree(sockets, ignore_errors=True)
         return nb_man.nb
+
+
+def only_comments(source: str) -> bool:
+    """Whether a code cell holds nothing but comments and blank lines (nbclient skips blank ones).
+
+    Such a cell cannot change the kernel's state: a line of code anywhere, even one that
+    starts a string holding ``#`` lines, makes the cell run.
+    """
+    return all(not line.strip() or line.lstrip().startswith("#") for line in source.splitlines())
 
 
 def output_node(msg: dict[str, Any]) -> NotebookNode | None:

@@ -264,3 +264,13 @@ def test_stock_nbgrader_autograde_agrees_with_our_grader(settings, curriculum):
                 g.name: g.auto_score for g in gb.find_submission_notebook("01-tiny", TINY, learner).grades
             }
         assert stock == ours[learner], (learner, stock, ours[learner])
+
+
+def test_comment_only_cells_are_not_sent_to_the_kernel():
+    from autograder.execute import only_comments
+
+    assert only_comments('# Stuck? Uncomment a line\n# hint("count-tokens")\n\n  # hint("count-tokens", 2)')
+    assert only_comments("")
+    assert not only_comments('# a hint, then code\nhint("count-tokens")')
+    assert not only_comments('text = """\n# not a comment: inside a string\n"""')
+    assert not only_comments("%%time\n# a cell magic")
