@@ -21,22 +21,11 @@ from autograder.curriculum import load_curriculum
 from autograder.dashboards import class_records, class_view, learner_view, render_progress_page
 from autograder.evidence import iter_records
 
-from .conftest import CORRECT, MANIFEST, TINY, make_course
+from .conftest import CORRECT, TINY, make_course
+from .test_cli import TWO_PHASES
 
 pytestmark = pytest.mark.slow
 
-TWO_PHASES = (
-    MANIFEST.split("  - id: next")[0]
-    + """\
-  - id: later
-    title: "The phase after"
-    requires: [tiny]
-    assignments:
-      - id: later
-        notebooks:
-          - {file: 01-tiny.ipynb, title: "Tiny again"}
-"""
-)
 NASTY = "<img src=x onerror=alert(1)> & <b>bold</b>"
 BROKEN_SCALE = f"def scale(x, k):\n    raise ValueError({NASTY!r})"
 
