@@ -147,11 +147,10 @@ def grade_summary(results: list[Any], seconds: float) -> str:
 def cmd_grade(args: argparse.Namespace) -> int:
     settings, curriculum = _context(args)
     if not args.scheduler and not args.unsafe_no_sandbox:  # warm up while nbgrader imports
-        from .reference import source_notebook
         from .runners import grading_sandbox, prestart
 
         assignment = curriculum.assignment(args.assignment)
-        sources = [source_notebook(settings, assignment.id, nb.name) for nb in assignment.notebooks]
+        sources = [settings.source_notebook(assignment.id, nb.name) for nb in assignment.notebooks]
         prestart(grading_sandbox(settings, sources))
 
     from .grade import SubmissionError, grade_assignment, submitted_learners

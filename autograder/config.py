@@ -84,6 +84,10 @@ class Settings:
     def archive_dir(self) -> Path:
         return self.state_dir / "archive"
 
+    def source_notebook(self, assignment: str, notebook: str) -> Path:
+        """The solution notebook of ``assignment``: what releases and references come from."""
+        return self.root / "solutions" / assignment / f"{notebook}.ipynb"
+
 
 def find_course_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` that holds ``jupyter_config.py``."""

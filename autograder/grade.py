@@ -15,6 +15,7 @@ that score.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import shutil
@@ -570,15 +571,30 @@ def grade_assignment(
         threads = max(1, min(runner.parallel + 1, len(names) or 1))
         with ThreadPoolExecutor(max_workers=threads) as pool:
             futures = {pool.submit(grade_one, i): i for i in range(len(names))}
-            for future in as_completed(futures):
-                outcome = future.result()
-                results[futures[future]] = outcome
-                if isinstance(outcome, SubmissionResult):
-                    pending.append(outcome)
-                    if len(pending) >= GRADEBOOK_BATCH:
-                        _flush_scores(settings, assignment_id, pending)
-                if on_result:
-                    on_result(outcome)
+            unseen = set(futures)
+            try:
+                for future in as_completed(futures):
+                    unseen.discard(future)
+                    outcome = future.result()
+                    results[futures[future]] = outcome
+                    if isinstance(outcome, SubmissionResult):
+                        pending.append(outcome)
+                        if len(pending) >= GRADEBOOK_BATCH:
+                            _flush_scores(settings, assignment_id, pending)
+                    if on_result:
+                        on_result(outcome)
+            except BaseException:
+                # The sandbox failed (or the grader was interrupted): start nothing more, and
+                # record the submissions already being graded that finish, so the gradebook
+                # matches the evidence they wrote. The rest keep what they had.
+                for future in unseen:
+                    future.cancel()
+                for future in unseen:
+                    with contextlib.suppress(BaseException):
+                        outcome = future.result()
+                        if isinstance(outcome, SubmissionResult):
+                            pending.append(outcome)
+                raise
     finally:
         _flush_scores(settings, assignment_id, pending)
         runner.close()

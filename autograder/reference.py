@@ -89,7 +89,7 @@ def trusted_warm(settings: Settings, source: Path) -> tuple[str, ...] | None:
 
 
 def source_notebook(settings: Settings, assignment: str, notebook: str) -> Path:
-    return settings.root / "solutions" / assignment / f"{notebook}.ipynb"
+    return settings.source_notebook(assignment, notebook)
 
 
 def compute_reference(

@@ -23,6 +23,7 @@ from autograder.curriculum import load_curriculum
 from autograder.grade import SubmissionResult, grade_assignment
 from autograder.gradebook import GradebookError, ensure_assignment, generate_release, write_scores_batch
 from autograder.runners import LocalRunner
+from autograder.sandbox import Sandbox, SandboxUnavailable
 
 from .conftest import CORRECT, TINY, learner_notebook, make_course, submit_notebook
 
@@ -156,6 +157,26 @@ def test_a_real_dask_cluster_grades_with_the_same_scores(settings, curriculum):
 def test_unreachable_scheduler_is_named(settings, curriculum):
     with pytest.raises(ConnectionError, match=r"tcp://127\.0\.0\.1:9"):
         grade_assignment(settings, curriculum, TINY, learners=["ann"], scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="warm kernels are forked by root only")
+def test_a_sandbox_that_fails_mid_class_stops_the_grading_and_keeps_the_scores(
+    settings, curriculum, monkeypatch
+):
+    """A broken sandbox is the machine's fault: it must not record a zero for anyone."""
+    learners = submit_class(settings)
+    grade_assignment(settings, curriculum, TINY, learners=learners, seeds=1)
+    scores = _grades(settings.db_url, settings.course_id)
+    records = sorted(settings.evidence_dir.rglob("record.json"))
+    audit = (settings.state_dir / "audit.jsonl").read_text()
+    # A new sandbox (another preload list) whose warm kernel process cannot start.
+    monkeypatch.setattr(Sandbox, "zygote_command", lambda self, argv, runs_root: ["false"])
+    broken = dataclasses.replace(settings, preload=("json",))
+    with pytest.raises(SandboxUnavailable, match="warm kernel process did not start"):
+        grade_assignment(broken, curriculum, TINY, learners=learners, seeds=1)
+    assert _grades(settings.db_url, settings.course_id) == scores
+    assert sorted(settings.evidence_dir.rglob("record.json")) == records
+    assert (settings.state_dir / "audit.jsonl").read_text() == audit
 
 
 def test_a_failing_batch_writes_nothing(settings):
