@@ -178,28 +178,14 @@ def _run_kernel(request: dict[str, Any]) -> None:
     os.chdir(scratch)
     sys.path[0] = scratch  # what ``python -m ipykernel_launcher`` started in ``scratch`` has
     _reseed()
-    _launch_ipykernel(request["connection_file"])
+    launch_kernel(request["connection_file"])
 
 
-def _launch_ipykernel(connection_file: str) -> None:
-    """``python -m ipykernel_launcher -f FILE``, configured by object rather than argv.
+def launch_kernel(connection_file: str) -> None:
+    """Become the kernel: ipykernel, as ``kernelapp.py`` runs it (preloaded here)."""
+    from .kernelapp import launch
 
-    Building traitlets' argument parser for every kernel class costs a kernel about
-    20 ms of its start; the settings are the same as the command line would give.
-    """
-    from ipykernel.kernelapp import IPKernelApp
-    from traitlets.config import Config
-
-    class ConfiguredKernelApp(IPKernelApp):
-        def parse_command_line(self, argv: Any = None) -> None:
-            """Configured already: see ``config`` below."""
-
-    config = Config()
-    config.IPKernelApp.connection_file = connection_file
-    # A graded run has no use for IPython's input history (an SQLite file written per cell).
-    config.HistoryManager.enabled = False
-    sys.argv = [sys.executable, "-f", connection_file, "--HistoryManager.enabled=False"]  # as launched
-    ConfiguredKernelApp.launch_instance(argv=[], config=config)
+    launch(connection_file)
 
 
 def _reaper(kernel: int) -> int:
@@ -260,7 +246,7 @@ def _trusted_kernel(request: dict[str, Any]) -> int:
     os.chdir(request["scratch"])
     sys.path[0] = request["scratch"]
     _reseed()
-    _launch_ipykernel(request["connection_file"])
+    launch_kernel(request["connection_file"])
     return 0
 
 
@@ -316,6 +302,7 @@ def serve(trusted: bool = False) -> None:
 
 KERNEL_MODULES = (
     "ipykernel.kernelapp",
+    "autograder.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
     "ipykernel.debugger",

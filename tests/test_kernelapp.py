@@ -1,0 +1,69 @@
+"""Our kernel application cuts per-cell costs without changing what a cell does or shows:
+IPython's own syntax runs in a forked, sandboxed kernel exactly as in a stock ipykernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from ipykernel.compiler import murmur2_x86 as ipykernel_murmur2
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.config import make_sandbox
+from autograder.execute import run_notebook, scratch_copy
+from autograder.kernelapp import murmur2_x86
+
+IPYTHON_SYNTAX = [
+    "x = 1\nx",
+    "a = !echo hi\nprint(a)",
+    "!echo there",
+    "def f():\n    '''The docstring.'''\n\nf?",
+    "%%capture captured\nprint('inside')",
+    "print(captured.stdout)",
+    "%who_ls",
+    "import asyncio\n\nawait asyncio.sleep(0)\nprint('top-level await')",
+    "[1,\n, 2]",
+    "1 / 0",
+    "x + 1",
+    "get_ipython().transform_cell('%ls -d /')",
+    "print(__name__, type(get_ipython()).__name__)",
+    "print(10)",
+    "get_ipython().input_transformers_post.append(lambda ls: [s.replace('10', '20') for s in ls])",
+    "print(10)",  # the same source as before: transformed afresh, with the new transformer
+]
+
+
+def test_murmur2_is_ipykernels_hash():
+    rng = random.Random(7)
+    alphabet = string.printable + "éß中😀"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        assert murmur2_x86(text, 0xC70F6907) == ipykernel_murmur2(text, 0xC70F6907), text
+
+
+def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:
+    keep = ("output_type", "name", "text", "data", "ename", "evalue")
+    return [[{k: v for k, v in out.items() if k in keep} for out in cell.outputs] for cell in nb.cells]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="warm kernels are forked by root only")
+def test_ipython_syntax_runs_as_in_a_stock_kernel(settings):
+    nb = new_notebook(cells=[new_code_cell(source) for source in IPYTHON_SYNTAX])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    stock = nbformat.from_dict(json.loads(json.dumps(nb)))
+    NotebookClient(stock, kernel_name="python3", allow_errors=True, timeout=60).execute()
+    sandbox = make_sandbox(settings)
+    assert sandbox is not None and sandbox.warm
+    with scratch_copy(Path(tempfile.mkdtemp())) as cwd:
+        ours = run_notebook(nb, {}, cwd, limits=settings.limits, sandbox=sandbox).notebook
+    assert _outputs(ours) == _outputs(stock)
+    texts = [out.get("text", "") for cell in ours.cells for out in cell.outputs]
+    assert texts[-2:] == ["10\n", "20\n"]
+    assert "['hi']\n" in texts and "inside\n\n" in texts and "top-level await\n" in texts
