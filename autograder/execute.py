@@ -572,9 +572,9 @@ def _kernel_process(client: PapermillNotebookClient) -> psutil.Process | None:
 def _kill_tree(client: PapermillNotebookClient, uid: int | None = None) -> None:
     """Kill the kernel, everything it started, and anything left running as its uid.
 
-    A forked kernel's run is a PID namespace whose init dies with the keeper (a
-    parent-death signal), and the kernel takes every process of the namespace with it;
-    nothing of the run can leave that namespace, so killing the keeper is enough. That
+    A forked kernel's run is a PID namespace, and the process the grader holds is its
+    init: killing it takes every process of the namespace with it, and nothing of the
+    run can leave that namespace, so killing that one process is enough. That
     saves walking every process of the machine twice per run.
     """
     process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
