@@ -161,10 +161,11 @@ class GradingClient(PapermillNotebookClient):
         return result
 
     async def _async_poll_kernel_alive(self) -> None:
-        """nbclient's liveness poll, every 50 ms instead of every second: a crashed kernel
-        (common in learner code) ends its run at once instead of up to a second later."""
+        """nbclient's liveness poll, every 10 ms instead of every second: a crashed kernel
+        (common in learner code) ends its run at once instead of up to a second later,
+        while its slot would stand idle."""
         while True:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
             try:
                 await self._async_check_alive()
             except DeadKernelError:

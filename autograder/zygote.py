@@ -293,18 +293,24 @@ def _send(message: dict[str, Any]) -> None:
 
 
 def serve(trusted: bool = False) -> None:
-    """Answer requests until stdin closes; report the end of each run's PID 1."""
-    children: set[int] = set()
+    """Answer requests until stdin closes; report the end of each run's PID 1.
+
+    Each child is watched through a pidfd, so its end is reported the moment it happens
+    (a crashed kernel's run ends at once) and nothing polls while runs are busy.
+    """
+    children: dict[int, int] = {}  # pidfd -> pid
     buffer = b""
     while True:
-        ready, _, _ = select.select([0], [], [], 0.02 if children else None)
-        for pid in list(children):
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                children.discard(pid)
-                code = os.waitstatus_to_exitcode(status)
-                _send({"exit": pid, "code": code if code >= 0 else 128 - code})
-        if not ready:
+        ready, _, _ = select.select([0, *children], [], [])
+        for pidfd in ready:
+            if pidfd == 0 or pidfd not in children:
+                continue
+            pid = children.pop(pidfd)
+            os.close(pidfd)
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            _send({"exit": pid, "code": code if code >= 0 else 128 - code})
+        if 0 not in ready:
             continue
         chunk = os.read(0, 65536)
         if not chunk:
@@ -318,7 +324,7 @@ def serve(trusted: bool = False) -> None:
             except OSError as exc:
                 _send({"id": request.get("id"), "error": str(exc)})
                 continue
-            children.add(pid)
+            children[os.pidfd_open(pid)] = pid
             _send({"id": request.get("id"), "pid": pid})
 
 
