@@ -13,15 +13,20 @@ to ipykernel's:
   once to decide how to run it, and again inside ``run_cell``. ``TransformMemo`` hands
   the second call the first call's result, which it would recompute from the same
   source with the same transformers.
+- ipykernel reads ``run_cell``'s signature (``inspect.signature``) on every cell to see
+  which keywords it takes; ``remembered_signatures`` keeps the answer per function.
+- The kernel's logger records debug messages that its only handler, at warning level,
+  then drops; its level is raised to what its handlers keep.
 """
 
 from __future__ import annotations
 
 import struct
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ipykernel import compiler
+from ipykernel import compiler, ipkernel
 from ipykernel.kernelapp import IPKernelApp
 from traitlets.config import Config
 
@@ -82,6 +87,30 @@ class TransformMemo:
         self._kept = None
 
 
+def remembered_signatures(
+    accepts_parameters: Callable[[Any, Sequence[str]], dict[str, bool]],
+) -> Callable[[Any, Sequence[str]], dict[str, bool]]:
+    """ipykernel's ``_accepts_parameters``, answered once per function and parameter names.
+
+    A function's signature does not change; a method is looked up by its function, and a
+    callable that cannot be a dictionary key is simply asked every time.
+    """
+    answers: dict[tuple[Any, tuple[str, ...]], dict[str, bool]] = {}
+
+    def accepts(meth: Any, param_names: Sequence[str]) -> dict[str, bool]:
+        key = (getattr(meth, "__func__", meth), tuple(param_names))
+        try:
+            return dict(answers[key])
+        except KeyError:
+            answer = accepts_parameters(meth, param_names)
+            answers[key] = dict(answer)
+            return answer
+        except TypeError:  # unhashable
+            return accepts_parameters(meth, param_names)
+
+    return accepts
+
+
 class GradedKernelApp(IPKernelApp):
     """``IPKernelApp`` configured by a traitlets ``Config`` object rather than argv.
 
@@ -96,11 +125,14 @@ class GradedKernelApp(IPKernelApp):
         super().init_kernel()
         shell = self.kernel.shell
         shell.transform_cell = TransformMemo(shell)
+        if self.log.handlers and not self.log.propagate:
+            self.log.setLevel(max(self.log.level, min(handler.level for handler in self.log.handlers)))
 
 
 def launch(connection_file: str) -> None:
     """``python -m ipykernel_launcher -f FILE``, in this (forked) process."""
     compiler.murmur2_x86 = murmur2_x86
+    ipkernel._accepts_parameters = remembered_signatures(ipkernel._accepts_parameters)
     config = Config()
     config.IPKernelApp.connection_file = connection_file
     # A graded run has no use for IPython's input history (an SQLite file written per cell).

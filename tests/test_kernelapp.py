@@ -13,12 +13,13 @@ from pathlib import Path
 import nbformat
 import pytest
 from ipykernel.compiler import murmur2_x86 as ipykernel_murmur2
+from ipykernel.kernelbase import _accepts_parameters
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.config import make_sandbox
 from autograder.execute import run_notebook, scratch_copy
-from autograder.kernelapp import murmur2_x86
+from autograder.kernelapp import murmur2_x86, remembered_signatures
 
 IPYTHON_SYNTAX = [
     "x = 1\nx",
@@ -46,6 +47,21 @@ def test_murmur2_is_ipykernels_hash():
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
         assert murmur2_x86(text, 0xC70F6907) == ipykernel_murmur2(text, 0xC70F6907), text
+
+
+def test_remembered_signatures_answer_as_ipykernel_does():
+    class Shell:
+        def run_cell(self, raw_cell, *, cell_id=None): ...
+
+        def run_cell_async(self, raw_cell, **kwargs): ...
+
+    def plain(raw_cell): ...
+
+    accepts = remembered_signatures(_accepts_parameters)
+    names = ["cell_id", "cell_meta"]
+    for meth in (Shell().run_cell, Shell().run_cell_async, plain, Shell().run_cell, plain):
+        assert accepts(meth, names) == _accepts_parameters(meth, names)
+    assert accepts(Shell().run_cell, names) == {"cell_id": True, "cell_meta": False}
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:
