@@ -50,7 +50,7 @@ c.Autograder.file_size_mb = 64  # largest file the notebook may write
 c.Autograder.output_kb = 1024  # printed output the grader keeps per run; past it the run stops
 # Speed. Kernels are forked from a warm process that has imported these modules once
 # (autograder/zygote.py; as root only, else each kernel starts cold), and `workers`
-# notebook runs go at once (0: one per CPU core).
+# notebook runs go at once (0: one more than the CPU cores).
 c.Autograder.warm_kernels = True
 c.Autograder.preload = []  # modules to import besides what the graded notebooks import
 c.Autograder.workers = 0

@@ -443,7 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade every submission of an assignment")
     p.add_argument("assignment")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; errors and the totals only")
-    p.add_argument("--workers", type=int, default=None, help="runs at once here (default: one per core)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="runs at once here (default: one more than the cores)"
+    )
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",

@@ -506,7 +506,7 @@ def make_runner(
     workers: int | None = None,
     sources: list[Path] | None = None,
 ) -> Runner:
-    """Where runs execute: here (``workers`` at once, default one per core) or on a Dask cluster.
+    """Where runs execute: here (``workers`` at once, default one more than the cores) or on a Dask cluster.
 
     The warm zygote preloads what the ``sources`` notebooks import.
     """
