@@ -350,9 +350,14 @@ KERNEL_MODULES = (
     "tornado.platform.asyncio",
     "jedi",
     "autograder.checks",
+    "IPython.core.logger",
+    "stack_data",
+    "pygments.formatters.terminal256",
+    "pygments.styles",
 )
 """What ``IPKernelApp.initialize`` would import in every kernel (debugpy alone costs 0.15 s;
-the rest were found by comparing ``sys.modules`` before and after it)."""
+the rest were found by comparing ``sys.modules`` before and after it), and what its first
+cell and first traceback import (``stack_data`` and pygments' terminal formatter)."""
 
 
 def main() -> None:
@@ -364,6 +369,12 @@ def main() -> None:
         _own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     preload(list(KERNEL_MODULES))
     loaded = preload(sys.argv[2:] if trusted else sys.argv[1:])
+    try:
+        from .kernelapp import warm_caches
+
+        warm_caches()
+    except Exception as exc:  # a cold cache costs time, never correctness
+        print(f"zygote: caches not warmed: {exc}", file=sys.stderr)
 
     threads = len(os.listdir("/proc/self/task"))
     _send({"ready": True, "preloaded": loaded, "threads": threads})

@@ -3,6 +3,7 @@ IPython's own syntax runs in a forked, sandboxed kernel exactly as in a stock ip
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import random
@@ -19,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.config import make_sandbox
 from autograder.execute import run_notebook, scratch_copy
-from autograder.kernelapp import murmur2_x86, remembered_signatures
+from autograder.kernelapp import murmur2_x86, remembered_signatures, warm_caches
 
 IPYTHON_SYNTAX = [
     "x = 1\nx",
@@ -64,8 +65,15 @@ def test_remembered_signatures_answer_as_ipykernel_does():
     assert accepts(Shell().run_cell, names) == {"cell_id": True, "cell_meta": False}
 
 
+def test_warm_caches_map_every_loaded_module_for_tracebacks():
+    import nbformat as a_loaded_module
+
+    warm_caches()
+    assert inspect.modulesbyfile[inspect.getabsfile(a_loaded_module)] == "nbformat"
+
+
 def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:
-    keep = ("output_type", "name", "text", "data", "ename", "evalue")
+    keep = ("output_type", "name", "text", "data", "ename", "evalue", "traceback")
     return [[{k: v for k, v in out.items() if k in keep} for out in cell.outputs] for cell in nb.cells]
 
 
