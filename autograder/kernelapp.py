@@ -144,11 +144,23 @@ def warm_caches() -> None:
       0.2 s of CPU on its first traceback. Mapped here, a kernel scans only the modules
       it imports itself.
     - ``tokenize`` compiles its patterns on first use (IPython tokenizes every cell).
+    - Libraries that cache a scan of the installed packages on first use, when the
+      zygote has them loaded: scikit-learn's first input check asks narwhals for its
+      plugins, which reads every installed package's entry points (about 40 ms).
     """
     inspect.getmodule(warm_caches.__code__, "<not a module file>")
     inspect.getmodule(sys._getframe())
     for _ in tokenize.generate_tokens(io.StringIO("x = 1  # warm\n").readline):
         pass
+    for module, function in FIRST_USE_CACHES:
+        cached = getattr(sys.modules.get(module), function, None)
+        if callable(cached):
+            cached()
+
+
+FIRST_USE_CACHES = (("narwhals.plugins", "_discover_entrypoints"),)
+"""(module, function): a cached function each kernel would call on first use, called once
+in the zygote if the module is loaded there. Each depends only on the installed packages."""
 
 
 def launch(connection_file: str) -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import string
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.config import make_sandbox
 from autograder.execute import run_notebook, scratch_copy
-from autograder.kernelapp import murmur2_x86, remembered_signatures, warm_caches
+from autograder.kernelapp import FIRST_USE_CACHES, murmur2_x86, remembered_signatures, warm_caches
 
 IPYTHON_SYNTAX = [
     "x = 1\nx",
@@ -67,9 +68,12 @@ def test_remembered_signatures_answer_as_ipykernel_does():
 
 def test_warm_caches_map_every_loaded_module_for_tracebacks():
     import nbformat as a_loaded_module
+    import sklearn.utils.validation  # noqa: F401 - loads narwhals, as a notebook's imports would
 
     warm_caches()
     assert inspect.modulesbyfile[inspect.getabsfile(a_loaded_module)] == "nbformat"
+    for module, function in FIRST_USE_CACHES:  # still there, and filled
+        assert getattr(sys.modules[module], function).cache_info().currsize == 1, (module, function)
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:
