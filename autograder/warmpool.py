@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -46,6 +47,12 @@ class ForkedKernel:
         if self.returncode is None:
             self.returncode = self._zygote.exit_code(self.pid)
         return self.returncode
+
+    def on_exit(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from another thread) when this kernel's run ends, or now if it
+        has; returns the function that cancels it. Lets a run learn of a crash at once
+        instead of polling for it."""
+        return self._zygote.on_exit(self.pid, callback)
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -90,6 +97,7 @@ class Zygote:
         self._changed = threading.Condition()
         self._replies: dict[int, dict[str, Any]] = {}
         self._exits: dict[int, int] = {}
+        self._exit_callbacks: dict[int, list[Callable[[], None]]] = {}
         self._next_id = 0
         self.info = self._read_ready()
         threading.Thread(target=self._read_events, name="zygote-events", daemon=True).start()
@@ -112,17 +120,42 @@ class Zygote:
         assert self._process.stdout is not None
         for line in self._process.stdout:
             event = json.loads(line)
+            callbacks: list[Callable[[], None]] = []
             with self._changed:
                 if "exit" in event:
-                    self._exits[int(event["exit"])] = int(event["code"])
+                    pid = int(event["exit"])
+                    self._exits[pid] = int(event["code"])
+                    callbacks = self._exit_callbacks.pop(pid, [])
                 else:
                     self._replies[int(event["id"])] = event
                 self._changed.notify_all()
+            for callback in callbacks:
+                callback()
         with self._changed:  # the zygote is gone: so is every kernel it kept
             self._closed = True
             self._changed.notify_all()
+            callbacks = [callback for waiting in self._exit_callbacks.values() for callback in waiting]
+            self._exit_callbacks.clear()
+        for callback in callbacks:
+            callback()
 
     _closed = False
+
+    def on_exit(self, pid: int, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._changed:
+            ended = pid in self._exits or self._closed
+            if not ended:
+                self._exit_callbacks.setdefault(pid, []).append(callback)
+        if ended:
+            callback()
+
+        def cancel() -> None:
+            with self._changed:
+                waiting = self._exit_callbacks.get(pid, [])
+                if callback in waiting:
+                    waiting.remove(callback)
+
+        return cancel
 
     def spawn(self, request: dict[str, Any]) -> ForkedKernel:
         """Fork one isolated kernel; ``request`` carries its uid, folders, environment and limits."""
