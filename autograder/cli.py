@@ -400,6 +400,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """An argument that counts something: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     parser.add_argument("--course", help="the course directory (default: found from the working directory)")
@@ -444,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; errors and the totals only")
     p.add_argument(
-        "--workers", type=int, default=None, help="runs at once here (default: one more than the cores)"
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="runs at once here (default: one more than the cores)",
     )
     p.add_argument(
         "--scheduler",

@@ -205,3 +205,11 @@ def test_grade_refreshes_the_progress_page_in_a_learners_workspace(course, capsy
     assert run(course, "grade", TINY, "--learner", "eve", "-q") == 0
     tiny = page.read_text().split(f'<section id="{TINY}">')[1].split("</section>")[0]
     assert "badge mastered" in tiny and "no graded submission yet" not in tiny
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_grade_refuses_a_workers_count_that_is_not_positive(course, capsys, workers):
+    with pytest.raises(SystemExit) as stopped:
+        run(course, "grade", TINY, "--workers", workers)
+    assert stopped.value.code == 2
+    assert f"--workers: {workers!r} is not a whole number of at least 1" in capsys.readouterr().err

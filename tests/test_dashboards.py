@@ -10,7 +10,6 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -22,7 +21,7 @@ from autograder.dashboards import class_records, class_view, learner_view, rende
 from autograder.evidence import iter_records
 
 from .conftest import CORRECT, TINY, make_course
-from .test_cli import TWO_PHASES
+from .test_cli import TWO_PHASES, fill
 
 pytestmark = pytest.mark.slow
 
@@ -35,15 +34,6 @@ def run(course: Path, *args: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(out):
         status = main(["--course", str(course), *args])
     return status, out.getvalue()
-
-
-def fill(path: Path, answers: dict[str, str]) -> None:
-    nb = nbformat.read(str(path), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    nbformat.write(nb, str(path))
 
 
 @pytest.fixture(scope="module")
