@@ -46,20 +46,25 @@ def check(
     metric: str | None = None,
     threshold: float | None = None,
     labels: Any = None,
+    exact_type: bool = False,
 ) -> None:
     """Report ``value`` for the check ``name``.
 
     By default the grader requires the value to equal the reference within ``atol`` and
-    ``rtol``. With ``metric`` ("r2", "rmse", "mae" or "accuracy") and ``threshold``, the
-    value is a vector of predictions scored against ``labels``; the labels the solution
-    notebook reports are the ones used, never the learner's.
+    ``rtol``, reading equivalent containers as the same (a list, a tuple, an array or a
+    Series of numbers; an int for a float; see ``compare.py``). Pass ``exact_type=True``
+    only where the exercise's prompt states the type (and a visible assert says so
+    first): then a list is not an array, nor an int a float. With ``metric`` ("r2",
+    "rmse", "mae", "accuracy" or "roc_auc") and ``threshold``, the value is a vector of
+    predictions scored against ``labels``; the labels the solution notebook reports are
+    the ones used, never the learner's.
     """
     if metric is not None:
         if threshold is None:
             raise ValueError(f"check {name!r}: a metric check needs a threshold")
         spec: dict[str, Any] = {"kind": "metric", "metric": metric, "threshold": float(threshold)}
     else:
-        spec = {"kind": "close", "atol": float(atol), "rtol": float(rtol)}
+        spec = {"kind": "close", "atol": float(atol), "rtol": float(rtol), "exact_type": bool(exact_type)}
     payload: dict[str, Any] = {"name": name, "value": encode(value), "spec": spec, "hint": hint}
     if metric is not None:
         payload["labels"] = encode(labels)
@@ -116,15 +121,22 @@ def _kernel_parameters() -> dict[str, Any]:
 
 
 def _compare_with_local_reference(payload: dict[str, Any]) -> Any:
+    """The outcome against the course's default-parameter reference, or None if there is none.
+
+    The spec (tolerances, ``exact_type``, metric) is the reference's, as under our grader,
+    so that honest work scores the same either way.
+    """
     references = _compat_references()
-    if not references or payload["name"] not in references:
+    reference = references.get(payload["name"]) if references else None
+    if not isinstance(reference, dict) or not isinstance(reference.get("spec"), dict):
         return None
-    reference = references[payload["name"]]
     namespace = _kernel_parameters()
-    for key, expected in reference.get("parameters", {}).items():
+    parameters = reference.get("parameters", {})
+    for key, expected in parameters.items() if isinstance(parameters, dict) else ():
         if namespace.get(key) != expected:
             return None  # not the default parameters: no reference here
     from .compare import compare
 
-    expected = reference["labels"] if reference["spec"].get("kind") == "metric" else reference["value"]
-    return compare(payload["value"], expected, reference["spec"])
+    spec = reference["spec"]
+    expected = reference.get("labels") if spec.get("kind") == "metric" else reference.get("value")
+    return compare(payload["value"], expected, spec)

@@ -2,25 +2,53 @@
 
 Runs inside the learner's kernel, so nothing here is trusted: the grader never looks at
 a Python object the learner made, only at the JSON this produces, and compares it on its
-own side (``compare.py``). The rules still matter for honest learners: the encoding
+own side (``compare.py``) after checking that the JSON has exactly the format written
+here (``report_schema.py``). The rules still matter for honest learners: the encoding
 dispatches on *exact* types and reads numbers through the base classes' own methods, so
 an ``int`` subclass or an object with a rigged ``__eq__`` becomes either its true value
 or ``{"type": "unsupported"}``, never something that compares equal to everything.
+
+pandas' nullable columns (``Int64``, ``Float64``, ``boolean``) are encoded as the plain
+NumPy kind they stand for, with a missing value as NaN, so that a learner who picked a
+nullable dtype is graded on the numbers, as with ``int64`` or ``float64``. Every string
+is made writable as UTF-8 (a lone surrogate becomes its ``\\udXXX`` escape), so an honest
+value never produces a report that the grader's JSON writer cannot store.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 MAX_ITEMS = 200_000
-"""Largest number of scalars one check may report; beyond it the value is refused."""
+"""Largest number of entries (scalars, containers, array entries) one check may report."""
+MAX_DEPTH = 64
+"""Deepest nesting of containers one check may report."""
+MAX_TYPE_NAME = 200
+"""Longest type name an ``unsupported`` value carries."""
+NUMBER_WORDS = ("nan", "inf", "-inf")
 
 Encoded = dict[str, Any]
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _text(value: str) -> str:
+    """``value`` as a string any UTF-8 writer accepts: lone surrogates become escapes."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _number(x: float) -> float | str:
@@ -46,7 +74,7 @@ def _scalar(value: Any) -> Encoded | None:
     if issubclass(kind, float):
         return {"type": "float", "value": _number(float.__float__(value))}
     if issubclass(kind, str):
-        return {"type": "str", "value": str.__str__(value)}
+        return {"type": "str", "value": _text(str.__str__(value))}
     np = _numpy()
     if np is not None and isinstance(value, np.generic):
         if isinstance(value, np.bool_):
@@ -56,32 +84,35 @@ def _scalar(value: Any) -> Encoded | None:
         if isinstance(value, np.floating):
             return {"type": "float", "value": _number(float(value.item()))}
         if isinstance(value, np.str_):
-            return {"type": "str", "value": str(value.item())}
+            return {"type": "str", "value": _text(str(value.item()))}
+    pd = _pandas()
+    if pd is not None and value is pd.NA:  # a nullable column's missing value, like None
+        return {"type": "none"}
     return None
 
 
 def _numpy() -> Any:
-    try:
-        import numpy
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        return None
-    return numpy
+    """NumPy if the kernel has imported it; a value cannot be a NumPy object otherwise."""
+    return sys.modules.get("numpy")
 
 
 def _pandas() -> Any:
-    try:
-        import pandas
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        return None
-    return pandas
+    """pandas if the kernel has imported it; a value cannot be a pandas object otherwise."""
+    return sys.modules.get("pandas")
 
 
-def _array(value: Any, budget: list[int]) -> Encoded:
-    np = _numpy()
-    arr = np.asarray(value)
-    budget[0] -= arr.size
+def _spend(budget: list[int], count: int) -> None:
+    budget[0] -= count
     if budget[0] < 0:
         raise _TooLarge
+
+
+def _array(value: Any, budget: list[int], depth: int) -> Encoded:
+    if depth > MAX_DEPTH:
+        raise _TooDeep
+    np = _numpy()
+    arr = np.asarray(value)
+    _spend(budget, 1 + arr.size)
     if arr.dtype.kind == "b":
         data: list[Any] = [bool(x) for x in arr.ravel().tolist()]
         kind = "bool"
@@ -92,50 +123,76 @@ def _array(value: Any, budget: list[int]) -> Encoded:
         data = [_number(float(x)) for x in arr.ravel().tolist()]
         kind = "float"
     elif arr.dtype.kind in "US":
-        data = [str(x) for x in arr.ravel().tolist()]
+        data = [_text(str(x)) for x in arr.ravel().tolist()]
         kind = "str"
     else:
-        data = [_encode(x, budget) for x in arr.ravel().tolist()]
+        data = [_encode(x, budget, depth + 1) for x in arr.ravel().tolist()]
         kind = "object"
     return {"type": "ndarray", "dtype": kind, "shape": list(arr.shape), "data": data}
 
 
-def _encode(value: Any, budget: list[int]) -> Encoded:
+def _pandas_values(values: Any) -> Any:
+    """The NumPy values of a Series or an Index; nullable numbers as plain ones, NA as NaN."""
+    np = _numpy()
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        return values.to_numpy()
+    kind, plain = getattr(dtype, "kind", "O"), getattr(dtype, "numpy_dtype", None)
+    try:
+        if kind in "iufb" and isinstance(plain, np.dtype):  # Int64, Float64, boolean, int64[pyarrow]
+            if bool(values.isna().any()):
+                return values.to_numpy(dtype=float, na_value=np.nan)
+            return values.to_numpy(dtype=plain)
+    except (TypeError, ValueError):
+        pass
+    return values.to_numpy()
+
+
+def _encode(value: Any, budget: list[int], depth: int = 0) -> Encoded:
+    if depth > MAX_DEPTH:
+        raise _TooDeep
     scalar = _scalar(value)
     if scalar is not None:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise _TooLarge
+        _spend(budget, 1)
         return scalar
     kind = type(value)
     if kind in (list, tuple):
+        _spend(budget, 1)
         items = list.__iter__(value) if kind is list else tuple.__iter__(value)
-        return {"type": kind.__name__, "items": [_encode(x, budget) for x in items]}
+        return {"type": kind.__name__, "items": [_encode(x, budget, depth + 1) for x in items]}
     if kind is dict:
-        pairs = [(_encode(k, budget), _encode(v, budget)) for k, v in dict.items(value)]
+        _spend(budget, 1)
+        pairs = [(_encode(k, budget, depth + 1), _encode(v, budget, depth + 1)) for k, v in dict.items(value)]
         return {"type": "dict", "items": [[k, v] for k, v in pairs]}
     if kind in (set, frozenset):
-        items = sorted((_encode(x, budget) for x in value), key=repr)
+        _spend(budget, 1)
+        items = sorted((_encode(x, budget, depth + 1) for x in value), key=repr)
         return {"type": "set", "items": items}
     np = _numpy()
     if np is not None and kind is np.ndarray:
-        return _array(value, budget)
+        return _array(value, budget, depth)
     pd = _pandas()
     if pd is not None and kind is pd.Series:
+        _spend(budget, 1)
         return {
             "type": "series",
-            "name": _encode(value.name, budget),
-            "index": _array(value.index.to_numpy(), budget),
-            "values": _array(value.to_numpy(), budget),
+            "name": _encode(value.name, budget, depth + 1),
+            "index": _array(_pandas_values(value.index), budget, depth + 1),
+            "values": _array(_pandas_values(value), budget, depth + 1),
         }
     if pd is not None and kind is pd.DataFrame:
+        _spend(budget, 1)
         return {
             "type": "dataframe",
-            "columns": [_encode(c, budget) for c in value.columns.tolist()],
-            "index": _array(value.index.to_numpy(), budget),
-            "values": [_array(value[c].to_numpy(), budget) for c in value.columns],
+            "columns": [_encode(c, budget, depth + 1) for c in value.columns.tolist()],
+            "index": _array(_pandas_values(value.index), budget, depth + 1),
+            "values": [
+                _array(_pandas_values(value.iloc[:, i]), budget, depth + 1) for i in range(value.shape[1])
+            ],
         }
-    return {"type": "unsupported", "python_type": f"{kind.__module__}.{kind.__qualname__}"}
+    _spend(budget, 1)
+    name = f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', '?')}"
+    return {"type": "unsupported", "python_type": _text(str(name))[:MAX_TYPE_NAME]}
 
 
 def encode(value: Any) -> Encoded:
@@ -144,21 +201,43 @@ def encode(value: Any) -> Encoded:
         return _encode(value, [MAX_ITEMS])
     except _TooLarge:
         return {"type": "too_large", "limit": MAX_ITEMS}
-    except RecursionError:
-        return {"type": "unsupported", "python_type": "recursive structure"}
+    except (_TooDeep, RecursionError):
+        return {"type": "unsupported", "python_type": f"a structure nested more than {MAX_DEPTH} levels deep"}
+
+
+_NAMES = {
+    "none": "None",
+    "ndarray": "array",
+    "series": "Series",
+    "dataframe": "DataFrame",
+    "too_large": "value too large to report",
+}
+
+
+def type_name(kind: str) -> str:
+    """How a learner would call an encoded type: ``array``, ``Series``, ``float``."""
+    return _NAMES.get(kind, kind)
 
 
 def describe(encoded: Encoded) -> str:
     """A short type-and-shape description, never the value: safe to show a learner."""
-    kind = encoded.get("type")
+    kind = encoded.get("type") if isinstance(encoded, dict) else None
+    if not isinstance(kind, str):
+        return "a malformed value"
     if kind == "ndarray":
-        return f"array of {encoded.get('dtype')} with shape {tuple(encoded.get('shape', []))}"
-    if kind in ("list", "tuple", "set"):
-        return f"{kind} of length {len(encoded.get('items', []))}"
+        shape = encoded.get("shape")
+        shape_text = str(tuple(shape)) if isinstance(shape, list) and len(shape) <= 8 else "?"
+        return f"array of {encoded.get('dtype')} with shape {shape_text}"
+    if kind in ("list", "tuple", "set", "dict"):
+        items = encoded.get("items")
+        return f"{kind} of length {len(items) if isinstance(items, list) else '?'}"
     if kind == "dataframe":
-        return f"DataFrame with {len(encoded.get('columns', []))} columns"
+        columns = encoded.get("columns")
+        return f"DataFrame with {len(columns) if isinstance(columns, list) else '?'} columns"
     if kind == "series":
-        return f"Series of length {len(encoded.get('values', {}).get('data', []))}"
+        values = encoded.get("values")
+        data = values.get("data") if isinstance(values, dict) else None
+        return f"Series of length {len(data) if isinstance(data, list) else '?'}"
     if kind == "unsupported":
-        return f"unsupported type {encoded.get('python_type')}"
-    return str(kind)
+        return f"unsupported type {str(encoded.get('python_type'))[:MAX_TYPE_NAME]}"
+    return type_name(kind)[:40]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import MIME_TYPE
-from .compare import METRICS_HIGHER_IS_BETTER, _array_values, metric_value
+from .compare import METRICS_HIGHER_IS_BETTER, metric_value, prediction_vector
 from .config import Settings
 from .curriculum import Assignment
 from .evidence import iter_records
@@ -45,9 +45,7 @@ def _predictions(record_path, notebook: str, check: str, seed: object) -> np.nda
         for output in cell.get("outputs", []):
             payload = output.get("data", {}).get(MIME_TYPE)
             if isinstance(payload, dict) and payload.get("name") == check:
-                value = payload.get("value", {})
-                if value.get("type") == "ndarray" and value.get("dtype") in ("int", "float", "bool"):
-                    return _array_values(value)
+                return prediction_vector(payload.get("value"))
     return None
 
 

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from autograder.checks import MIME_TYPE, check
 from autograder.compare import compare, compare_close, compare_metric
-from autograder.encode import MAX_ITEMS, encode
+from autograder.encode import MAX_DEPTH, MAX_ITEMS, encode
 
 CLOSE = {"kind": "close", "atol": 1e-6, "rtol": 1e-6}
+EXACT = {**CLOSE, "exact_type": True}
 
 
 class EqualsEverything:
@@ -96,7 +98,8 @@ def test_containers():
     assert not same([1, 2], [1, 2, 3])
     assert not same({"a": 1}, {"b": 1})
     assert same({3, 1, 2}, {1, 2, 3})
-    assert not same([1, 2], (1, 2))
+    assert same([1, 2], (1, 2))  # the prompt did not fix the container
+    assert not same([1, 2], (1, 2), EXACT)  # it did
 
 
 def test_reasons_never_contain_the_expected_value():
@@ -120,9 +123,14 @@ def test_metric_with_threshold():
 
 def test_huge_values_are_refused_not_stored():
     assert encode(np.zeros(MAX_ITEMS + 1))["type"] == "too_large"
+    assert encode([[]] * (MAX_ITEMS + 1))["type"] == "too_large"  # empty containers count too
     recursive: list = []
     recursive.append(recursive)
     assert encode(recursive)["type"] == "unsupported"
+    deep: list = []
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    assert encode(deep)["type"] == "unsupported"
 
 
 def test_json_cannot_carry_nan_so_it_is_spelled():
@@ -134,3 +142,89 @@ def test_json_cannot_carry_nan_so_it_is_spelled():
 def test_numpy_scalars(value):
     assert encode(value)["type"] in {"float", "int", "bool", "str"}
     assert same(value, value.item())
+
+
+# --- types the prompt does not fix (issue 12, item 11) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [1.0, 2.5, -3.0],
+        (1.0, 2.5, -3.0),
+        pd.Series([1.0, 2.5, -3.0]),
+        pd.Series([1.0, 2.5, -3.0], index=["a", "b", "c"]),  # the reference has no index to match
+        np.array([1, 2.5, -3]),
+        np.array([1.0, 2.5, -3.0], dtype=np.float32),
+        [np.float64(1.0), 2.5, -3],
+    ],
+    ids=["list", "tuple", "series", "series-labelled", "array", "float32", "mixed-scalars"],
+)
+def test_a_vector_passes_in_any_container_that_holds_it(value):
+    assert compare(encode(value), encode(np.array([1.0, 2.5, -3.0])), CLOSE).passed
+    labelled = isinstance(value, pd.Series) and not pd.api.types.is_integer_dtype(value.index)
+    assert compare(encode([1.0, 2.5, -3.0]), encode(value), CLOSE).passed is not labelled
+    wrong = compare(encode(value), encode(np.array([1.0, 2.5, 3.0])), CLOSE)
+    assert not wrong.passed and wrong.reason == "1 of 3 values differ"
+
+
+def test_equivalent_containers_keep_shape_kind_and_index_rules():
+    matrix = np.arange(6.0).reshape(2, 3)
+    assert same(matrix.tolist(), matrix) and same(tuple(map(tuple, matrix)), matrix)
+    outcome = compare(encode(matrix.T.tolist()), encode(matrix), CLOSE)
+    assert not outcome.passed and "shape" in outcome.reason
+    assert not same([[0.0, 1.0, 2.0], [3.0, 4.0]], matrix)  # ragged is not a matrix
+    assert same(np.float64(2.5), 2.5) and same(np.array(2.5), 2.5) and not same([2.5], 2.5)
+    assert not same([True, False], np.array([1.0, 0.0]))  # booleans are still not numbers
+    assert not same(["1", "2"], np.array([1, 2]))
+    assert same(["x", "y"], np.array(["x", "y"])) and same(pd.Series(["x", "y"]), np.array(["x", "y"]))
+    labelled = pd.Series([1.0, 2.0], index=["p", "q"])
+    outcome = compare(encode([1.0, 2.0]), encode(labelled), CLOSE)
+    assert not outcome.passed and "index is part of the answer" in outcome.reason
+    assert same([1.0, 2.0], pd.Series([1.0, 2.0]))  # a default index carries nothing
+    assert same([np.array([1.0, 2.0]), 3.0], [[1.0, 2.0], 3])  # inside containers too
+
+
+def test_nullable_pandas_dtypes_are_the_numbers_they_hold():
+    plain = pd.DataFrame({"n": [1, 2, 3], "x": [0.5, np.nan, 2.0], "ok": [True, False, True]})
+    nullable = plain.astype({"n": "Int64", "x": "Float64", "ok": "boolean"})
+    assert same(nullable, plain)
+    assert same(nullable["n"], plain["n"]) and same(plain["n"], nullable["n"].astype(float))
+    with_na = pd.Series(pd.array([1, None, 3], dtype="Int64"))
+    assert encode(with_na)["values"]["data"] == [1.0, "nan", 3.0]
+    assert same(with_na, pd.Series([1.0, np.nan, 3.0]))
+    assert same(pd.Index([1, 2], dtype="Int64").to_series(), pd.Series([1, 2], index=[1, 2]))
+    assert encode(pd.NA) == {"type": "none"}
+    text = pd.DataFrame({"region": ["North", np.nan, "South"]})  # a missing entry: NaN, None or pd.NA
+    assert same(text.astype("string"), text) and same(text.astype(object).fillna(np.nan), text)
+    assert not same(text.astype("string").fillna("?"), text)
+    assert not same(nullable.assign(n=[1, 2, 4]), plain)
+
+
+def test_exact_type_keeps_containers_and_kinds_of_number_apart():
+    vector = np.array([1.0, 2.0])
+    assert compare(encode(vector.copy()), encode(vector), EXACT).passed
+    outcome = compare(encode([1.0, 2.0]), encode(vector), EXACT)
+    assert not outcome.passed and outcome.reason == "expected an array, got list of length 2"
+    outcome = compare(encode(3), encode(3.0), EXACT)
+    assert not outcome.passed and outcome.reason == "expected a float, got an int"
+    assert not compare(encode(np.array([1, 2])), encode(vector), EXACT).passed  # integer vs float array
+    assert compare(encode(np.array([1, 2])), encode(vector), CLOSE).passed
+    assert not compare(encode({"a": 1.0}), encode({"a": 1}), EXACT).passed
+    assert compare(encode({"a": np.int64(1)}), encode({"a": 1}), EXACT).passed  # NumPy scalars are numbers
+    frame = pd.DataFrame({"n": [1, 2]})
+    assert compare(encode(frame.astype("Int64")), encode(frame), EXACT).passed
+    assert not compare(encode(frame.astype(float)), encode(frame), EXACT).passed
+
+
+def test_check_carries_exact_type_in_the_spec_it_reports(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.setenv("AUTOGRADER_COLLECT", "1")
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        check("t.exact", [1.0], hint="h", exact_type=True)
+        check("t.lenient", [1.0], hint="h")
+    specs = [output.data[MIME_TYPE]["spec"] for output in captured.outputs]
+    assert [spec["exact_type"] for spec in specs] == [True, False]
