@@ -24,14 +24,36 @@ class GradebookError(RuntimeError):
 
 
 class MalformedNotebook(ValueError):
-    """A notebook file that is not valid notebook JSON (truncated, edited by hand...)."""
+    """A notebook file that cannot be graded as it is (not notebook JSON, a link, too large...).
 
-    def __init__(self, path: Path, cause: Exception) -> None:
+    The message names the file, what is wrong and the fix, and never quotes the file: a
+    learner may have pointed the grader at anything (nbformat's "not JSON" error quotes a
+    file's first bytes, and a schema error the offending value), so only an exception's
+    type and position are shown. ``cause`` is an exception, or the whole reason as text.
+    """
+
+    FIX = "restore it from the release or re-download it, then submit again"
+
+    def __init__(self, path: Path, cause: BaseException | str, fix: str = FIX) -> None:
         self.path = path
-        super().__init__(
-            f"{path}: not a readable notebook ({type(cause).__name__}: {str(cause)[:120]}); "
-            "restore it from the release or re-download it, then submit again"
-        )
+        reason = cause if isinstance(cause, str) else f"not a readable notebook ({self.describe(cause)})"
+        super().__init__(f"{path}: {reason}; {fix}")
+
+    @staticmethod
+    def describe(cause: BaseException) -> str:
+        """What went wrong, from the exception's type and position only, never from its text."""
+        from json import JSONDecodeError
+
+        seen: BaseException | None = cause
+        for _ in range(8):  # the chain nbformat builds is two deep
+            if seen is None:
+                break
+            if isinstance(seen, JSONDecodeError):  # its ``msg`` is Python's own fixed wording
+                return f"not JSON: {seen.msg} at line {seen.lineno} column {seen.colno}"
+            if isinstance(seen, UnicodeDecodeError):
+                return f"not UTF-8 text: byte {seen.start} cannot be decoded"
+            seen = seen.__cause__ or seen.__context__
+        return type(cause).__name__
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,10 @@ class Settings:
     preload: tuple[str, ...] = ()
     workers: int = 0
     """Notebook runs at once; 0 means one more than the CPU cores this process may use."""
+    submission_timeout: float = 900.0
+    """Wall-clock seconds all runs of one submission may take together (every notebook, every seed)."""
+    max_notebook_mb: float = 20.0
+    """A submitted notebook larger than this is refused before it is parsed."""
 
     @property
     def parallel_runs(self) -> int:
@@ -142,6 +168,8 @@ def load_settings(root: Path | None = None, state_dir: Path | None = None) -> Se
         warm_kernels=bool(ours.get("warm_kernels", True)),
         preload=tuple(str(m) for m in ours.get("preload", ())),
         workers=int(ours.get("workers", 0)),
+        submission_timeout=float(ours.get("submission_timeout", Settings.submission_timeout)),
+        max_notebook_mb=float(ours.get("max_notebook_mb", Settings.max_notebook_mb)),
     )
 
 

@@ -39,10 +39,12 @@ from nbgrader.preprocessors import (
     OverwriteCells,
     OverwriteKernelspec,
 )
+from nbgrader.utils import is_grade, is_locked, is_solution
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SAWarning
 
 from .config import GradebookError, Settings
+from .intake import copy_new_file
 from .reports import grade_cells
 from .storage import sha256_file
 
@@ -247,6 +249,72 @@ class SnapshotOverwriteKernelspec(OverwriteKernelspec):
         return nb, resources
 
 
+FLAGS = ("grade", "solution", "locked", "task")
+"""What makes a cell one nbgrader grades, restores or records."""
+
+
+class KeepLastCopy(DeduplicateIds):
+    """nbgrader's ``DeduplicateIds``, leaving the cells it does not grade as plain learner cells.
+
+    A cell copied in JupyterLab keeps its nbgrader metadata, so its ``grade_id`` appears
+    twice. ``DeduplicateIds`` keeps the *last* copy as the graded (or locked) cell, as
+    nbgrader intends (jupyter/nbgrader#108), but leaves ``nbgrader: {}`` on the earlier
+    ones, which nbgrader's own ``OverwriteCells`` and ``CheckCellMetadata`` then fail on
+    (jupyter/nbgrader#1083): the whole notebook went ungraded with "KeyError: 'grade_id'".
+    Here the same copy is kept and the others lose their nbgrader metadata altogether, so
+    they run as ordinary cells of the learner's, as a cell pasted from another notebook
+    (its ``grade_id`` is not one of this notebook's) does too. A deleted graded cell is
+    still added back by ``OverwriteCells``. The learner is told, by exercise, never by
+    quoting what their notebook holds.
+    """
+
+    known: frozenset[str] = frozenset()
+    """This notebook's nbgrader cells (the gradebook's source cells)."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        self.copies: dict[str, int] = {}
+        self.foreign: list[int] = []
+        self.count = len(nb.cells)
+        nb, resources = super().preprocess(nb, resources)  # scans the cells last to first
+        for grade_id, extra in sorted(self.copies.items()):
+            self.log.warning(
+                "cell %s appears %d times (a copied cell keeps its nbgrader id): the last copy "
+                "counts as %s, the others run as your own cells; delete the extra copies",
+                grade_id,
+                extra + 1,
+                grade_id,
+            )
+        for position in sorted(self.foreign):
+            self.log.warning(
+                "cell %d carries nbgrader metadata that is not this notebook's (pasted from another "
+                "notebook?): it runs as your own cell",
+                position,
+            )
+        return nb, resources
+
+    def preprocess_cell(
+        self, cell: NotebookNode, resources: dict[str, Any], cell_index: int
+    ) -> tuple[NotebookNode, dict[str, Any]]:
+        if "nbgrader" not in cell.metadata:
+            return cell, resources
+        meta = cell.metadata["nbgrader"]
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if not isinstance(grade_id, str) or grade_id not in self.known:
+            flagged = isinstance(meta, dict) and any(meta.get(k) for k in FLAGS)
+            del cell.metadata["nbgrader"]  # nbgrader's OverwriteCells would fail on it
+            if flagged:  # worth a word; plain metadata without a known id is dropped quietly
+                self.foreign.append(self.count - cell_index)  # 1-based, in notebook order
+            return cell, resources
+        if not (is_grade(cell) or is_solution(cell) or is_locked(cell)):
+            return cell, resources
+        if grade_id in self.grade_ids:  # DeduplicateIds' own rule: the last copy was seen first
+            del cell.metadata["nbgrader"]
+            self.copies[grade_id] = self.copies.get(grade_id, 0) + 1
+        else:
+            self.grade_ids.add(grade_id)
+        return cell, resources
+
+
 class _ListHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -296,6 +364,8 @@ def sanitize(
 
     Locked cells, test cells, points and cell types come back from the gradebook; test
     cells a learner deleted are added back (``add_missing_cells``), so they are graded.
+    Copies of a cell are graded as nbgrader would grade them (``KeepLastCopy``), and
+    edits are looked for in the copies that are graded, after that.
     """
     resources = {
         "nbgrader": {
@@ -305,20 +375,17 @@ def sanitize(
             "student": learner,
         }
     }
-    edited = edited_locked_cells(settings, nb, assignment_id, notebook)
     snapshot = _snapshot(settings.db_url, settings.course_id, assignment_id, notebook, _marker(settings))
     with _captured_log() as (logger, handler):
         overwrite = SnapshotOverwriteCells(log=logger, add_missing_cells=True)
         kernelspec = SnapshotOverwriteKernelspec(log=logger)
         overwrite.snapshot = kernelspec.snapshot = snapshot
-        chain = [
-            ClearOutput(log=logger),
-            DeduplicateIds(log=logger),
-            kernelspec,
-            overwrite,
-            FastCheckCellMetadata(log=logger),
-        ]
-        for preprocessor in chain:
+        deduplicate = KeepLastCopy(log=logger)
+        deduplicate.known = frozenset(cell.name for cell in snapshot.source_cells)
+        for preprocessor in (ClearOutput(log=logger), deduplicate):
+            nb, resources = preprocessor.preprocess(nb, resources)
+        edited = edited_locked_cells(settings, nb, assignment_id, notebook)
+        for preprocessor in (kernelspec, overwrite, FastCheckCellMetadata(log=logger)):
             nb, resources = preprocessor.preprocess(nb, resources)
     # A test cell with hidden tests never matches its gradebook checksum (the release lacks
     # them), so nbgrader's checksum warning says nothing; edits are found against the release.
@@ -335,8 +402,9 @@ def edited_locked_cells(settings: Settings, nb: NotebookNode, assignment_id: str
         return []
     edits = []
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in locked and cell.get("source") != locked[grade_id]:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if isinstance(grade_id, str) and grade_id in locked and cell.get("source") != locked[grade_id]:
             edits.append(f"locked cell {grade_id} was edited; the original was restored")
     return edits
 
@@ -437,11 +505,12 @@ def write_scores_batch(
 
 
 def copy_release_files(settings: Settings, assignment_id: str, target: Path) -> None:
-    """Copy an assignment's release (notebooks and data) into ``target`` without overwriting."""
+    """Copy an assignment's release (notebooks and data) into ``target`` without overwriting.
+
+    ``target`` is a learner's workspace: whatever is already there stays, a link included,
+    and nothing is written through a link (``copy_new_file``).
+    """
     release = settings.root / "curriculum" / assignment_id
     for item in release.rglob("*"):
         if item.is_file() and ".ipynb_checkpoints" not in item.parts:
-            dest = target / item.relative_to(release)
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(item, dest)
+            copy_new_file(item, target, item.relative_to(release))

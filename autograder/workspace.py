@@ -4,18 +4,24 @@ Workspaces live in the state folder (``workspaces/<learner>/<assignment>/``); a
 submission is copied to nbgrader's submitted folder with a ``timestamp.txt``, the layout
 ``nbgrader collect`` produces, so the instructor's tools see it as any other.
 An earlier submission is moved to ``archive/`` first, never overwritten.
+
+A workspace is the learner's, and the grader reads it with rights the learner lacks:
+a symbolic link in it (to the solution notebook, or to a file only root may read) is
+refused, never followed, and a refused submit leaves the earlier submission in place.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .config import Settings
+from .config import MalformedNotebook, Settings
 from .curriculum import Curriculum
 from .evidence import iter_records
+from .intake import linked_part, max_notebook_bytes, read_learner_file
 from .mastery import phase_progress
 
 LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -50,6 +56,7 @@ def start(settings: Settings, curriculum: Curriculum, assignment_id: str, learne
                 f"(see: autograder progress --learner {learner})"
             )
     target = workspace_dir(settings, learner, assignment_id)
+    refuse_linked_workspace(settings, target)
     target.mkdir(parents=True, exist_ok=True)
     from .gradebook import copy_release_files  # nbgrader is slow to import
 
@@ -75,19 +82,61 @@ def write_progress_page(settings: Settings, curriculum: Curriculum, learner: str
     return write_page(settings, curriculum, learner, progress_page_path(settings, learner))
 
 
+def refuse_linked_workspace(settings: Settings, folder: Path) -> None:
+    """A workspace folder reached through a symbolic link is not the learner's own: refuse it."""
+    linked = linked_part(settings.workspaces_dir, folder)
+    if linked is not None:
+        raise WorkspaceError(
+            f"{linked} is a symbolic link; the grader never follows links in a workspace: "
+            "replace it with a real folder holding your notebooks, then try again"
+        )
+
+
+def _read_notebooks(settings: Settings, source: Path, files: list[str]) -> dict[str, bytes]:
+    """The workspace's notebooks, each read without following a link and within the size limit.
+
+    Why refuse the whole submit rather than skip a linked notebook: a skipped notebook
+    would replace the earlier submission with one that lacks it, and score zero, for what
+    is almost always a mistake the learner can fix in a minute.
+    """
+    limit = max_notebook_bytes(settings.max_notebook_mb)
+    found: dict[str, bytes] = {}
+    for name in files:
+        path = source / name
+        if not os.path.lexists(path):
+            continue
+        try:
+            found[name] = read_learner_file(path, limit, root=settings.workspaces_dir)
+        except MalformedNotebook as exc:
+            raise WorkspaceError(f"not submitted: {exc} (an earlier submission, if any, is kept)") from None
+    return found
+
+
 def submit(settings: Settings, curriculum: Curriculum, assignment_id: str, learner: str) -> Path:
-    """Copy the workspace's notebooks to the submitted folder, archiving any earlier one."""
+    """Copy the workspace's notebooks to the submitted folder, archiving any earlier one.
+
+    Every notebook is read (never through a link) and staged before the earlier
+    submission is touched, so a refused submit changes nothing.
+    """
     assignment = curriculum.assignment(assignment_id)
     source = workspace_dir(settings, learner, assignment_id)
+    refuse_linked_workspace(settings, source)
     if not source.is_dir():
         raise WorkspaceError(
             f"{learner} has no workspace for {assignment_id}; start it with: "
             f"autograder start {assignment_id} --learner {learner}"
         )
-    notebooks = [source / nb.file for nb in assignment.notebooks if (source / nb.file).is_file()]
+    notebooks = _read_notebooks(settings, source, [nb.file for nb in assignment.notebooks])
     if not notebooks:
         raise WorkspaceError(f"{source} holds none of {assignment_id}'s notebooks; nothing to submit")
     target = settings.submitted_dir / learner / assignment_id
+    staging = target.with_name(f".{assignment_id}.incoming")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name, data in notebooks.items():
+        (staging / name).write_bytes(data)
+    now = datetime.now(UTC)
+    (staging / "timestamp.txt").write_text(now.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
     if target.exists():
         stamp = (target / "timestamp.txt").read_text().strip() if (target / "timestamp.txt").is_file() else ""
         label = re.sub(r"[^0-9A-Za-z]", "", stamp) or datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -98,12 +147,5 @@ def submit(settings: Settings, curriculum: Curriculum, assignment_id: str, learn
             n += 1
         archive.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(target), str(archive))
-    staging = target.with_name(f".{assignment_id}.incoming")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for path in notebooks:
-        shutil.copy2(path, staging / path.name)
-    now = datetime.now(UTC)
-    (staging / "timestamp.txt").write_text(now.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
     staging.rename(target)
     return target
