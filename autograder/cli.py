@@ -114,7 +114,9 @@ def _result_line(result: object) -> list[str]:
         got, total = result.score(i)
         seed = next((nb.runs[i].parameters.get("seed") for nb in result.notebooks if len(nb.runs) > i), "?")
         scores.append(f"seed {seed}: {got:g}/{total:g}")
-    return [*lines, f"graded {result.learner}/{result.assignment}: " + ", ".join(scores)]
+    got, total = result.recorded_score()
+    recorded = f"; gradebook {got:g}/{total:g}" if runs > 1 else ""
+    return [*lines, f"graded {result.learner}/{result.assignment}: " + ", ".join(scores) + recorded]
 
 
 def grade_summary(results: list[Any], seconds: float) -> str:
@@ -125,15 +127,23 @@ def grade_summary(results: list[Any], seconds: float) -> str:
     rows = []
     for result in results:
         if not isinstance(result, SubmissionResult):
-            rows.append(["?", "-", "-", "not graded", 0])
+            rows.append(["?", "-", "-", "-", "not graded", 0])
             continue
         runs = max((len(nb.runs) for nb in result.notebooks), default=0)
         got, total = result.score(0)
         others = [result.score(i) for i in range(1, runs)]
         other = ", ".join(f"{g:g}/{t:g}" for g, t in others) or "-"
         statuses = sorted({run.status for nb in result.notebooks for run in nb.runs} - {"completed"})
+        kept, _ = result.recorded_score()
         rows.append(
-            [result.learner, f"{got:g}/{total:g}", other, ", ".join(statuses) or "ok", len(result.errors)]
+            [
+                result.learner,
+                f"{got:g}/{total:g}",
+                other,
+                f"{kept:g}/{total:g}",
+                ", ".join(statuses) or "ok",
+                len(result.errors),
+            ]
         )
     graded = sum(1 for r in results if isinstance(r, SubmissionResult))
     per = seconds / len(results) if results else 0.0
@@ -141,7 +151,8 @@ def grade_summary(results: list[Any], seconds: float) -> str:
         f"{graded} graded, {len(results) - graded} not graded, in {seconds:.1f} s "
         f"({per:.2f} s per submission)"
     )
-    return table(["learner", "default seed", "drawn seeds", "runs", "errors"], rows) + "\n" + footer
+    header = ["learner", "default seed", "drawn seeds", "gradebook", "runs", "errors"]
+    return table(header, rows) + "\n" + footer
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -378,7 +389,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         rows = [[key, seconds] for key, seconds in sorted(report.timings.items())]
-        print(table(["solution run", "seconds"], rows))
+        print(table(["run", "seconds"], rows))
     for problem in report.problems:
         print(f"FAIL {problem}")
     print(f"autograder check: {len(report.problems)} problem(s)")

@@ -44,34 +44,58 @@ class EvidenceRecord:
         return str(self.data["graded_at"])
 
 
+class EvidenceWriter:
+    """A record being built: each executed notebook goes to disk as its run is scored.
+
+    Why: a grading that held every run's executed notebook until the end held every
+    check report of the submission in memory at once; written as they come, the grader
+    keeps one run's notebook at a time. The folder is hidden (``.incoming-``) until
+    ``commit`` renames it, and a grading that fails leaves nothing behind.
+    """
+
+    def __init__(self, settings: Settings, learner: str, assignment: str) -> None:
+        self.parent = settings.evidence_dir / learner / assignment
+        self.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.parent))
+
+    def add_notebook(self, relative: str, nb: NotebookNode) -> None:
+        target = self.folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_notebook(nb, target)
+
+    def commit(self, record: dict[str, Any]) -> EvidenceRecord:
+        """Write ``record.json`` and move the folder to its final name, never over another."""
+        data = {"format": FORMAT, **record}
+        (self.folder / "record.json").write_text(json.dumps(data, indent=1, sort_keys=True))
+        stamp = record["graded_at"].replace(":", "").replace("-", "")
+        base = f"{stamp}-{record['submission']['sha256'][:12]}"
+        for n in range(1000):
+            final = self.parent / (base if n == 0 else f"{base}-{n}")
+            try:
+                os.rename(self.folder, final)  # fails if final exists: never replaces a record
+                return EvidenceRecord(final, data)
+            except OSError:
+                if not final.exists():
+                    raise
+        raise RuntimeError(f"{self.parent}: too many records with the same time stamp")
+
+    def abort(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def write_record(
     settings: Settings,
     record: dict[str, Any],
     executed: dict[str, NotebookNode],
 ) -> EvidenceRecord:
     """Store ``record`` and the executed notebooks (relative path -> notebook) atomically."""
-    parent = settings.evidence_dir / record["learner"] / record["assignment"]
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = record["graded_at"].replace(":", "").replace("-", "")
-    base = f"{stamp}-{record['submission']['sha256'][:12]}"
-    tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
+    writer = EvidenceWriter(settings, record["learner"], record["assignment"])
     try:
         for relative, nb in executed.items():
-            target = tmp / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_notebook(nb, target)
-        (tmp / "record.json").write_text(json.dumps({"format": FORMAT, **record}, indent=1, sort_keys=True))
-        for n in range(1000):
-            final = parent / (base if n == 0 else f"{base}-{n}")
-            try:
-                os.rename(tmp, final)  # fails if final exists: never replaces a record
-                return EvidenceRecord(final, {"format": FORMAT, **record})
-            except OSError:
-                if not final.exists():
-                    raise
-        raise RuntimeError(f"{parent}: too many records with the same time stamp")
+            writer.add_notebook(relative, nb)
+        return writer.commit(record)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        writer.abort()
         raise
 
 

@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,7 @@ from papermill.parameterize import parameterize_notebook
 
 from .checks import MIME_TYPE
 from .config import MalformedNotebook
+from .jsonbudget import decoded_size
 from .sandbox import (
     TMPFS_BYTES,
     Limits,
@@ -59,10 +61,20 @@ from .warmpool import ForkedKernel, runs_root, trusted_zygote, zygote_for
 
 ENGINE_NAME = "autograder"
 KERNEL_NAME = "python3"
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest single message the grader accepts from a kernel; ZeroMQ drops bigger ones."""
-MAX_CHECK_BYTES = 64 * 1024 * 1024
-"""Check reports one run may send in all (values are capped per check in ``encode``)."""
+MAX_DECODED_MESSAGE = 32 * 1024 * 1024
+"""The most memory one message's content may take once decoded (``jsonbudget``); a larger
+one is not decoded at all, and the run stops as after an output flood."""
+MAX_CHECK_BYTES = 48 * 1024 * 1024
+"""Check reports one run may send in all, counted as decoded size, from test cells only (a
+200,000-value report, the most ``encode`` sends for one check, counts about 10 MB)."""
+IOPUB_TIMEOUT = 10
+"""Seconds a cell's output may still be arriving after the kernel said the cell ended."""
+DROPPED = "autograder_dropped"
+"""Marks the content of a message that was too large to decode (its estimated size)."""
+SIZE = "autograder_size"
+"""The estimated decoded size of a message's content, kept beside the message."""
 MAX_STREAM_CHARS = 100_000
 """Stream output kept per cell in a stored notebook; the rest is cut with a note."""
 
@@ -76,7 +88,8 @@ class RunOutcome:
     seconds: float = 0.0
     cells_run: int = 0
     limit: str = ""
-    """Which limit ended the run: ``wall-clock``, ``output``, ``memory`` or empty."""
+    """Which limit the run hit: ``wall-clock``, ``output``, ``memory``, ``cell-timeout`` (a cell
+    was interrupted; the run may have gone on), ``output-lag`` or empty."""
     exit_code: int | None = None
     uid: int | None = None
     sandboxed: bool = False
@@ -103,30 +116,41 @@ class GradingClient(PapermillNotebookClient):
     """
 
     def __init__(self, nb_man: Any, *, outcome: RunOutcome, output_limit: int, check_limit: int, **kw: Any):
-        super().__init__(nb_man, **kw)
+        super().__init__(nb_man, iopub_timeout=IOPUB_TIMEOUT, **kw)
         self.outcome = outcome
         self.output_limit = output_limit
         self.check_limit = check_limit
         self.text_bytes = 0
         self.check_bytes = 0
+        self.test_cells = {i for i, cell in enumerate(self.nb.cells) if is_test_cell(cell)}
+        """Where check reports count (``reports.py`` reads no others): the only place they are kept."""
+        self.current_cell = -1
+        self.timed_out_cell = -1
+        self.on_limit: Callable[[], None] = lambda: None
+        """Called once when an output limit is hit: the engine ends the kernel there and then,
+        rather than read (and decode) the rest of a flood until the cell ends."""
 
     def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
         content = msg.get("content", {})
+        if DROPPED in content:
+            mb = content[DROPPED] // 2**20
+            self._stop_for_output(f"one output was too large to read ({mb} MB once decoded)")
+            return None
         data = content.get("data") or {}
         if isinstance(data, dict) and MIME_TYPE in data:
-            self.check_bytes += len(json.dumps(data[MIME_TYPE], default=str))
-        else:
+            if cell_index not in self.test_cells:  # never read, so never kept nor counted
+                content["data"] = data = {k: v for k, v in data.items() if k != MIME_TYPE}
+            else:
+                self.check_bytes += int(msg.get(SIZE, 0))
+        if isinstance(data, dict) and MIME_TYPE not in data:
             size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in data.values())
             size += sum(len(str(line)) for line in content.get("traceback", []) or [])
             self.text_bytes += size
-        if self.text_bytes > self.output_limit or self.check_bytes > self.check_limit:
-            if self.outcome.limit != "output":
-                self.outcome.limit = "output"
-                self.outcome.status = "output-limit"
-                self.outcome.reason = (
-                    f"the notebook printed more than {self.output_limit // 1024} KB; "
-                    "output past that was dropped and the run was stopped"
-                )
+        if self.check_bytes > self.check_limit:
+            self._stop_for_output(f"its checks reported more than {self.check_limit // 2**20} MB of values")
+            return None
+        if self.text_bytes > self.output_limit:
+            self._stop_for_output(f"the notebook printed more than {self.output_limit // 1024} KB")
             return None
         parent = msg["parent_header"].get("msg_id")
         if self.output_hook_stack[parent]:  # widgets' output hooks: nbclient's own path
@@ -144,11 +168,40 @@ class GradingClient(PapermillNotebookClient):
         outs.append(out)
         return out
 
+    def _stop_for_output(self, what: str) -> None:
+        if self.outcome.limit != "output":
+            self.outcome.limit = "output"
+            self.outcome.status = "output-limit"
+            self.outcome.reason = f"{what}; output past that was dropped and the run was stopped"
+            self.on_limit()
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None) -> Any:
+        """nbclient's interrupt on a cell timeout, remembered: the run's reason depends on it."""
+        self.timed_out_cell = self.current_cell
+        if not self.outcome.limit:
+            self.outcome.limit = "cell-timeout"
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def timeout_reason(self, limits: Limits) -> str:
+        """Why nbclient gave up on the current cell: an ignored interrupt, or output that lagged."""
+        where = cell_label(self.nb, self.current_cell)
+        if self.timed_out_cell == self.current_cell:
+            return (
+                f"{where} ran longer than {limits.cell_timeout:g} s, was interrupted, and did not stop "
+                f"within {IOPUB_TIMEOUT} s; the run was stopped there"
+            )
+        return (
+            f"{where} finished, but its output had not all arrived {IOPUB_TIMEOUT} s later (more "
+            f"output at once than the {MAX_MESSAGE_BYTES // 2**20} MB the grader accepts in one "
+            "message, or a kernel too busy to send it); the run was stopped there"
+        )
+
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, **kw: Any) -> NotebookNode:
         if cell.cell_type == "code" and only_comments(cell.source):
             # Nothing to run (a hint cell left as released, say); a round trip to the kernel
             # would cost the grader and the kernel about 10 ms each for nothing.
             return cell
+        self.current_cell = cell_index
         result = await super().async_execute_cell(cell, cell_index, **kw)
         if self.outcome.limit == "output":
             raise RunStopped
@@ -288,17 +341,53 @@ class LeanSession(Session):
                 self._add_digest(signature)
             if not compare_digest(signature, self.sign(msg_list[1:5])):
                 raise ValueError(f"Invalid Signature: {signature!r}")
-        header = self.unpack(msg_list[1])
+        frames = [bytes(frame) for frame in msg_list[1:5]]
+        if any(decoded_size(frame) > MAX_DECODED_MESSAGE for frame in frames[:3]):
+            raise ValueError("a message header too large to read")
+        header = self._unpack_text(frames[0])
+        size = decoded_size(frames[3])
+        if not content:
+            body: Any = msg_list[4]
+        elif size > MAX_DECODED_MESSAGE:
+            body = {DROPPED: size}  # never decoded: the client stops the run (``GradingClient.output``)
+        else:
+            body = self._unpack_text(frames[3])
         message: dict[str, Any] = {
             "header": header,
             "msg_id": header["msg_id"],
             "msg_type": header["msg_type"],
-            "parent_header": self.unpack(msg_list[2]),
-            "metadata": self.unpack(msg_list[3]),
-            "content": self.unpack(msg_list[4]) if content else msg_list[4],
+            "parent_header": self._unpack_text(frames[1]),
+            "metadata": self._unpack_text(frames[2]),
+            "content": body,
             "buffers": [memoryview(buffer) for buffer in msg_list[5:]],
+            SIZE: size,
         }
         return adapt(message)
+
+    def _unpack_text(self, frame: bytes) -> Any:
+        """Decode one frame; text that UTF-8 cannot hold (a lone surrogate, which JSON's
+        ``\\udXXX`` escapes allow) is mended so that every file the grader writes stays valid."""
+        value = self.unpack(frame)
+        return mend_text(value) if LONE_SURROGATE.search(frame) else value
+
+
+LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A JSON escape of a UTF-16 surrogate: the only way a lone one reaches a decoded string."""
+
+
+def mend_text(value: Any) -> Any:
+    """``value`` with every string UTF-8-encodable: lone surrogates become ``?``."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [mend_text(item) for item in value]
+    if isinstance(value, dict):
+        return {mend_text(key): mend_text(item) for key, item in value.items()}
+    return value
 
 
 def _client_class(context: zmq.asyncio.Context) -> type[AsyncKernelClient]:
@@ -458,6 +547,7 @@ class GradingEngine(NBClientEngine):
             },
             resources={"metadata": {"path": str(cwd)}},
         )
+        client.on_limit = lambda: _kill_tree(client, outcome.uid)
         timer = threading.Timer(limits.run_timeout, _kill_kernel, args=(client, outcome, limits.run_timeout))
         timer.daemon = True
         started = time.monotonic()
@@ -471,12 +561,11 @@ class GradingEngine(NBClientEngine):
             if outcome.status == "completed":
                 outcome.status, outcome.reason = "crashed", f"the kernel died ({exc})"
         except CellTimeoutError:
-            if outcome.status == "completed":  # the interrupt was ignored: stop here
-                outcome.status, outcome.limit = "timeout", "cell-timeout"
-                outcome.reason = (
-                    f"a cell ran longer than {limits.cell_timeout:g} s and ignored the interrupt; "
-                    "the run was stopped there"
-                )
+            if outcome.status == "completed":  # an ignored interrupt, or output that kept arriving
+                outcome.status = "timeout"
+                ignored = client.timed_out_cell == client.current_cell
+                outcome.limit = "cell-timeout" if ignored else "output-lag"
+                outcome.reason = client.timeout_reason(limits)
         except SandboxUnavailable:
             raise  # the machine's fault, not the notebook's: nothing about this run is recorded
         except Exception as exc:  # a kernel that garbles its own protocol (patched builtins...)
@@ -498,6 +587,25 @@ class GradingEngine(NBClientEngine):
                 context.destroy(linger=0)
             shutil.rmtree(sockets, ignore_errors=True)
         return nb_man.nb
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An autograded test cell: an nbgrader grade cell of type code that is not an answer."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def cell_label(nb: NotebookNode, index: int) -> str:
+    """How a learner finds a cell: its nbgrader id, else its place among the cells they see."""
+    if not 0 <= index < len(nb.cells):
+        return "a cell"
+    grade_id = nb.cells[index].get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        return f"cell {grade_id!r}"
+    injected = sum(
+        1 for cell in nb.cells[:index] if "injected-parameters" in cell.get("metadata", {}).get("tags", [])
+    )
+    return f"cell {index + 1 - injected}"
 
 
 def only_comments(source: str) -> bool:

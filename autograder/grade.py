@@ -16,9 +16,12 @@ that score.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import random
 import shutil
+import sys
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -26,16 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.utils import parse_utc
 
 from . import __version__
-from .compare import compare
+from .compare import Outcome, compare
 from .config import Settings
 from .curriculum import Assignment, Curriculum, UnknownName
-from .evidence import EvidenceRecord, write_record
+from .evidence import EvidenceRecord, EvidenceWriter
 from .execute import (
     ExecutedNotebook,
     MalformedNotebook,
@@ -49,10 +51,12 @@ from .gradebook import (
     sanitize,
     write_scores_batch,
 )
+from .intake import max_notebook_bytes, read_learner_file, read_learner_notebook_bytes
 from .reference import Reference, get_reference, source_notebook, with_grader_parameters
 from .reports import collect_reports
 from .runners import DaskRunner, LocalRunner, Runner, grading_sandbox
-from .storage import append_line, sha256_bytes, sha256_file, write_notebook
+from .sandbox import Limits, SandboxUnavailable
+from .storage import append_line, sha256_bytes, sha256_file, write_bytes_atomic
 
 
 @dataclass
@@ -153,6 +157,16 @@ class SubmissionResult:
                 total += nb.runs[run_index].max_score
         return got, total
 
+    def recorded_score(self) -> tuple[float, float]:
+        """The autograded points the gradebook records: each test cell's lowest over the seeds."""
+        got = total = 0.0
+        for nb in self.notebooks:
+            if nb.runs:
+                scores = self.scores.get(nb.notebook, {})
+                got += sum(scores.get(gid) or 0.0 for gid in nb.runs[0].cells)
+                total += nb.runs[0].max_score
+        return got, total
+
 
 class UngradableNotebook(ValueError):
     """nbgrader could not restore a submitted notebook's cells."""
@@ -162,8 +176,42 @@ class SubmissionError(ValueError):
     """A submission that cannot be graded at all; the message names it and the fix."""
 
 
+class GradingFailed(SubmissionError):
+    """The grader failed on one submission (a bug, or a report it could not handle).
+
+    The batch goes on without it: nothing of it is written (no scores, no evidence, no
+    autograded notebook), and what it had stays. The traceback goes to stderr.
+    """
+
+
+@dataclass
+class RunBudget:
+    """The wall-clock seconds one submission's runs may still take, all notebooks and seeds
+    together (``c.Autograder.submission_timeout``).
+
+    Time waiting for a free run slot does not count: only the runs themselves, so a
+    submission's budget does not depend on how busy the class is.
+    """
+
+    seconds: float
+
+    def limits(self, limits: Limits) -> Limits | None:
+        """``limits`` with the run's wall clock cut to what is left; None when nothing is."""
+        if self.seconds <= 0:
+            return None
+        if self.seconds >= limits.run_timeout:
+            return limits
+        return dataclasses.replace(limits, run_timeout=self.seconds)
+
+    def spend(self, seconds: float) -> None:
+        self.seconds -= seconds
+
+
 def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
-    """Score each test cell: full points when every reference check matches and no error."""
+    """Score each test cell: full points when every reference check matches and no error.
+
+    A report the comparators cannot handle fails its check with a reason, never the run.
+    """
     reports = collect_reports(run.notebook)
     cells: dict[str, CellResult] = {}
     for grade_id, expected_cell in reference.cells.items():
@@ -184,7 +232,7 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
                 )
                 continue
             expected = entry["labels"] if entry["spec"].get("kind") == "metric" else entry["value"]
-            outcomes = [compare(p.get("value", {}), expected, entry["spec"]) for p in payloads]
+            outcomes = [_compare_report(p, expected, entry["spec"]) for p in payloads]
             failed = [o for o in outcomes if not o.passed]
             if failed:
                 result.checks.append(CheckResult(name, False, failed[0].reason, hint))
@@ -194,6 +242,14 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
             result.score = points
         cells[grade_id] = result
     return RunResult(run.parameters, run.outcome.status, run.outcome.reason, run.outcome.seconds, cells)
+
+
+def _compare_report(payload: Any, expected: Any, spec: dict[str, Any]) -> Outcome:
+    """``compare`` on one report, which a hostile kernel wrote: any failure fails the check."""
+    try:
+        return compare(payload.get("value", {}), expected, spec)
+    except Exception as exc:  # compare validates reports; this is the last line, not the first
+        return Outcome(False, f"the grader could not read this report ({type(exc).__name__})")
 
 
 @functools.lru_cache(maxsize=64)
@@ -262,12 +318,14 @@ def answer_comments(nb: NotebookNode) -> dict[str, str | None]:
     return comments
 
 
-def _zero_run(reference: Reference, status: str, reason: str) -> RunResult:
+def _zero_run(
+    reference: Reference, status: str, reason: str, parameters: dict[str, Any] | None = None
+) -> RunResult:
     cells = {
         gid: CellResult(gid, float(cell["points"]), 0.0, error=reason)
         for gid, cell in reference.cells.items()
     }
-    return RunResult(reference.parameters, status, reason, 0.0, cells)
+    return RunResult(dict(parameters or reference.parameters), status, reason, 0.0, cells)
 
 
 def grade_notebook(
@@ -281,8 +339,16 @@ def grade_notebook(
     *,
     runner: Runner,
     submitted_hash: str,
-) -> tuple[NotebookResult, list[ExecutedNotebook]]:
-    """Sanitise one submitted notebook and run it under every parameter set."""
+    budget: RunBudget,
+    evidence: EvidenceWriter,
+) -> NotebookResult:
+    """Sanitise one submitted notebook and run it under every parameter set.
+
+    Each run is scored, then written to the evidence folder (and the first to where
+    formgrader looks) and let go, so only one run's notebook is held at a time. Once a
+    run hits a limit, or the submission's budget is spent, later parameter sets are not
+    run: they score zero with the reason, as the run that hit the limit would again.
+    """
     result = NotebookResult(notebook, "graded")
     try:
         sanitized, result.tampering = sanitize(settings, submitted, assignment_id, notebook, learner)
@@ -290,14 +356,35 @@ def grade_notebook(
         raise UngradableNotebook(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
     result.manual = manual_cells(sanitized)
     result.comments = answer_comments(sanitized)
-    executed: list[ExecutedNotebook] = []
+    skipped = ""
     for parameters in params:
         reference = get_reference(settings, assignment_id, notebook, parameters)
-        run = runner.run(sanitized, parameters, cwd_source)  # the run works on its own copy
-        executed.append(run)
+        limits = budget.limits(settings.limits)
+        if not skipped and limits is None:
+            skipped = (
+                f"not run: the submission's runs used up the {settings.submission_timeout:g} s they may "
+                "take in all (c.Autograder.submission_timeout)"
+            )
+        if skipped:
+            result.runs.append(_zero_run(reference, "skipped", skipped, parameters))
+            continue
+        assert limits is not None
+        run = runner.run(sanitized, parameters, cwd_source, limits)  # the run works on its own copy
+        budget.spend(run.outcome.seconds)
+        if run.outcome.limit == "wall-clock" and limits.run_timeout < settings.limits.run_timeout:
+            run.outcome.reason = (
+                f"the submission's runs used up the {settings.submission_timeout:g} s they may take "
+                "in all (c.Autograder.submission_timeout); this run was stopped"
+            )
         result.runs.append(score_run(reference, run))
         write_audit(settings, learner, assignment_id, notebook, submitted_hash, run)
-    return result, executed
+        evidence.add_notebook(executed_path(notebook, parameters), run.notebook)
+        if run.outcome.limit:
+            skipped = (
+                f"not run: the run under seed {parameters.get('seed')} hit a limit "
+                f"({run.outcome.reason or run.outcome.limit}), so the later seeds were not run"
+            )
+    return result
 
 
 def grade_submission(
@@ -312,7 +399,9 @@ def grade_submission(
     """Grade one learner's submission of ``assignment``; never raises for bad notebooks.
 
     The scores are returned for the caller to write (``write_scores_batch``), so that a
-    batch of submissions costs one gradebook transaction.
+    batch of submissions costs one gradebook transaction. A test cell's score there is
+    its lowest under the parameter sets it ran under: points for work that passes under
+    the default seed only would be points for answers copied from one run.
     """
     folder = _submission_dir(settings, learner, assignment.id)
     if not folder.is_dir():
@@ -320,18 +409,30 @@ def grade_submission(
             f"no submission from {learner!r} for {assignment.id!r} (looked in {folder}); "
             f"the learner submits with: autograder submit {assignment.id} --learner {learner}"
         )
-    errors: list[str] = []
-    expected = {nb.file for nb in assignment.notebooks}
-    for extra in sorted(p.name for p in folder.glob("*.ipynb") if p.name not in expected):
-        errors.append(
-            f"{learner}/{assignment.id}/{extra}: not part of {assignment.id} "
-            f"(its notebooks are {', '.join(sorted(expected))}); "
-            "it was ignored, submit it to its own assignment"
-        )
-    executed_files: dict[str, NotebookNode] = {}
+    evidence = EvidenceWriter(settings, learner, assignment.id)
+    try:
+        release = curriculum.release_dir(assignment.id)
+        return _grade_submission(settings, assignment, learner, folder, release, drawn, runner, evidence)
+    except BaseException:
+        evidence.abort()
+        raise
+
+
+def _grade_submission(
+    settings: Settings,
+    assignment: Assignment,
+    learner: str,
+    folder: Path,
+    release: Path,
+    drawn: list[int],
+    runner: Runner,
+    evidence: EvidenceWriter,
+) -> SubmissionResult:
+    errors = _extra_notebooks(learner, assignment, folder)
     results: list[NotebookResult] = []
     file_hashes: dict[str, str] = {}
     first_params: list[dict[str, Any]] | None = None
+    budget = RunBudget(settings.submission_timeout)
     for spec in assignment.notebooks:
         source = source_notebook(settings, assignment.id, spec.name)
         defaults = with_grader_parameters(
@@ -339,50 +440,28 @@ def grade_submission(
         )
         params = parameter_sets(defaults, drawn)
         first_params = first_params or params
-        path = folder / spec.file
         label = f"{learner}/{assignment.id}/{spec.file}"
-        if not path.is_file():
-            results.append(
-                _unrunnable(settings, assignment.id, spec.name, params, "missing", f"{label}: missing")
-            )
-            errors.append(f"{label}: not submitted; it scores zero (submit it with autograder submit)")
-            continue
-        file_hashes[spec.file] = sha256_file(path)
-        try:
-            submitted = read_notebook(path, strict=True)
-        except (MalformedNotebook, nbformat.ValidationError) as exc:
-            message = (
-                str(exc)
-                if isinstance(exc, MalformedNotebook)
-                else (
-                    f"{path}: not a valid notebook ({str(exc).splitlines()[0][:120]}); "
-                    "restore it from the release, then submit again"
-                )
-            )
-            results.append(_unrunnable(settings, assignment.id, spec.name, params, "malformed", message))
-            errors.append(message)
-            continue
-        ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in submitted.cells} - {None}
-        known = known_grade_ids(settings, assignment.id, spec.name)
-        if ids and not ids & known:
-            message = (
-                f"{label}: its cells belong to another notebook (no cell id matches {spec.file}); "
-                f"submit the notebook that {assignment.id} released under this name"
-            )
-            results.append(_unrunnable(settings, assignment.id, spec.name, params, "wrong-notebook", message))
-            errors.append(message)
+        submitted = read_submitted(settings, assignment.id, spec.name, folder / spec.file, label)
+        if submitted.sha256:
+            file_hashes[spec.file] = submitted.sha256
+        if submitted.notebook is None:
+            message = submitted.message
+            results.append(_unrunnable(settings, assignment.id, spec.name, params, submitted.status, message))
+            errors.append(message if submitted.status != "missing" else _not_submitted(label))
             continue
         try:
-            result, runs = grade_notebook(
+            result = grade_notebook(
                 settings,
                 assignment.id,
                 spec.name,
                 learner,
-                submitted,
+                submitted.notebook,
                 params,
-                curriculum.release_dir(assignment.id),
+                release,
                 runner=runner,
-                submitted_hash=file_hashes[spec.file],
+                submitted_hash=submitted.sha256,
+                budget=budget,
+                evidence=evidence,
             )
         except UngradableNotebook as exc:
             message = f"{label}: could not be graded ({exc}); restore it from the release, then submit again"
@@ -390,12 +469,8 @@ def grade_submission(
             errors.append(message)
             continue
         result.sha256 = file_hashes[spec.file]
-        for change in result.tampering:
-            errors.append(f"{label}: restored from the release: {change}")
+        errors.extend(f"{label}: restored from the release: {change}" for change in result.tampering)
         results.append(result)
-        for run in runs:
-            executed_files[f"executed/{spec.name}.seed{run.parameters.get('seed')}.ipynb"] = run.notebook
-        _write_autograded(settings, learner, assignment.id, spec.name, runs[0].notebook)
     assert first_params is not None
     _copy_submission_files(settings, learner, assignment.id, folder)
     submission_hash = sha256_bytes(repr(sorted(file_hashes.items())).encode())
@@ -415,22 +490,85 @@ def grade_submission(
         "notebooks": {r.notebook: asdict(r) for r in results},
         "errors": errors,
     }
-    evidence = write_record(settings, record, executed_files)
-    scores: dict[str, dict[str, float | None]] = {}
-    for r in results:
-        if r.runs:
-            scores[r.notebook] = {gid: cell.score for gid, cell in r.runs[0].cells.items()}
-            scores[r.notebook].update({gid: cell.auto_score for gid, cell in r.manual.items()})
+    committed = evidence.commit(record)
+    for r in results:  # formgrader's copies change only once the whole grading is stored
+        default_run = committed.path / executed_path(r.notebook, r.runs[0].parameters) if r.runs else None
+        if default_run is not None and default_run.is_file():
+            _write_autograded(settings, learner, assignment.id, r.notebook, default_run)
     return SubmissionResult(
         learner,
         assignment.id,
         results,
         errors,
-        evidence,
-        scores=scores,
+        committed,
+        scores={r.notebook: gradebook_scores(r) for r in results if r.runs},
         submitted_at=_timestamp(folder),
         comments={r.notebook: r.comments for r in results if r.comments},
     )
+
+
+def gradebook_scores(result: NotebookResult) -> dict[str, float | None]:
+    """What the gradebook records per cell: a test cell's lowest score over its runs (it earns
+    its points only by passing under every parameter set), a written answer's automatic score."""
+    scores: dict[str, float | None] = {
+        gid: min(run.cells[gid].score if gid in run.cells else 0.0 for run in result.runs)
+        for gid in result.runs[0].cells
+    }
+    scores.update({gid: cell.auto_score for gid, cell in result.manual.items()})
+    return scores
+
+
+@dataclass
+class Submitted:
+    """One submitted notebook as read, or why it cannot be run (``status``, ``message``)."""
+
+    notebook: NotebookNode | None
+    sha256: str = ""
+    status: str = ""
+    """``missing``, ``malformed`` or ``wrong-notebook`` when there is no notebook to run."""
+    message: str = ""
+
+
+def read_submitted(
+    settings: Settings, assignment_id: str, notebook: str, path: Path, label: str
+) -> Submitted:
+    """Read one submitted notebook, refusing what cannot be graded with a message that says why."""
+    limit = max_notebook_bytes(settings.max_notebook_mb)
+    try:  # never through a link, never over the size limit, no byte of it in a message
+        data = read_learner_file(path, limit, root=settings.submitted_dir)
+    except FileNotFoundError:
+        return Submitted(None, status="missing", message=f"{label}: missing")
+    except MalformedNotebook as exc:
+        return Submitted(None, status="malformed", message=str(exc))
+    digest = sha256_bytes(data)
+    try:
+        nb = read_learner_notebook_bytes(path, data, limit)
+    except MalformedNotebook as exc:
+        return Submitted(None, digest, "malformed", str(exc))
+    del data
+    metas = [c.metadata.get("nbgrader") for c in nb.cells]
+    ids = {m.get("grade_id") for m in metas if isinstance(m, dict) and isinstance(m.get("grade_id"), str)}
+    if ids and not ids & known_grade_ids(settings, assignment_id, notebook):
+        message = (
+            f"{label}: its cells belong to another notebook (no cell id matches {path.name}); "
+            f"submit the notebook that {assignment_id} released under this name"
+        )
+        return Submitted(None, digest, "wrong-notebook", message)
+    return Submitted(nb, digest)
+
+
+def _not_submitted(label: str) -> str:
+    return f"{label}: not submitted; it scores zero (submit it with autograder submit)"
+
+
+def _extra_notebooks(learner: str, assignment: Assignment, folder: Path) -> list[str]:
+    expected = {nb.file for nb in assignment.notebooks}
+    return [
+        f"{learner}/{assignment.id}/{extra}: not part of {assignment.id} "
+        f"(its notebooks are {', '.join(sorted(expected))}); "
+        "it was ignored, submit it to its own assignment"
+        for extra in sorted(p.name for p in folder.glob("*.ipynb") if p.name not in expected)
+    ]
 
 
 def _unrunnable(
@@ -454,13 +592,15 @@ def _unrunnable(
     return NotebookResult(notebook, status, message, runs=runs, manual=manual)
 
 
-def _write_autograded(
-    settings: Settings, learner: str, assignment_id: str, notebook: str, nb: NotebookNode
-) -> None:
+def executed_path(notebook: str, parameters: dict[str, Any]) -> str:
+    """Where a run's executed notebook lies in its evidence record."""
+    return f"executed/{notebook}.seed{parameters.get('seed')}.ipynb"
+
+
+def _write_autograded(settings: Settings, learner: str, assignment_id: str, notebook: str, run: Path) -> None:
     """The default-parameter run where formgrader and ``generate_feedback`` look for it."""
-    target = settings.autograded_dir / learner / assignment_id
-    target.mkdir(parents=True, exist_ok=True)
-    write_notebook(nb, target / f"{notebook}.ipynb")
+    target = settings.autograded_dir / learner / assignment_id / f"{notebook}.ipynb"
+    write_bytes_atomic(target, run.read_bytes(), durable=False, mode=0o644)
 
 
 AUTOGRADED_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.ipynb"]
@@ -564,6 +704,15 @@ def grade_assignment(
             )
         except SubmissionError as exc:
             return exc
+        except SandboxUnavailable:
+            raise  # the machine's fault: every later run would fail the same way
+        except Exception as exc:  # one submission's failure never stops the others
+            traceback.print_exc(file=sys.stderr)
+            return GradingFailed(
+                f"{names[index]}/{assignment_id}: the grader failed on this submission "
+                f"({type(exc).__name__}); nothing of it was recorded and earlier grades stand. "
+                "This is a bug in the grader: please report it with the traceback above"
+            )
 
     try:
         # One thread more than the runs at once: it reads and sanitises the next submission

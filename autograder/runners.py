@@ -46,7 +46,11 @@ class Runner(Protocol):
     parallel: int
     """How many runs this runner executes at once."""
 
-    def run(self, nb: NotebookNode, parameters: dict[str, Any], folder: Path) -> ExecutedNotebook: ...
+    def run(
+        self, nb: NotebookNode, parameters: dict[str, Any], folder: Path, limits: Limits | None = None
+    ) -> ExecutedNotebook:
+        """Run ``nb``; ``limits`` replaces the runner's own for this run (a shorter wall clock)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -64,11 +68,13 @@ class LocalRunner:
         self._slots = threading.BoundedSemaphore(parallel)
         prestart(sandbox)  # its imports overlap the grader's own set-up
 
-    def run(self, nb: NotebookNode, parameters: dict[str, Any], folder: Path) -> ExecutedNotebook:
+    def run(
+        self, nb: NotebookNode, parameters: dict[str, Any], folder: Path, limits: Limits | None = None
+    ) -> ExecutedNotebook:
         from .execute import run_notebook, scratch_copy
 
         with self._slots, scratch_copy(folder) as cwd:
-            return run_notebook(nb, parameters, cwd, limits=self.limits, sandbox=self.sandbox)
+            return run_notebook(nb, parameters, cwd, limits=limits or self.limits, sandbox=self.sandbox)
 
     def close(self) -> None:
         pass
@@ -111,11 +117,14 @@ _worker_lock = threading.Lock()
 
 def _worker_sandbox(job: RunJob) -> Sandbox:
     """The worker's own sandbox for these limits: its own Python, probed once per process."""
-    key = (job.limits, job.hidden, job.warm, job.preload)
+    # Timeouts are the grader's to enforce (``run_notebook``), and a submission's last runs get
+    # a shorter wall clock: they must not start another sandbox and warm process.
+    limits = dataclasses.replace(job.limits, cell_timeout=Limits.cell_timeout, run_timeout=Limits.run_timeout)
+    key = (limits, job.hidden, job.warm, job.preload)
     with _worker_lock:
         if key not in _worker_sandboxes:
             hidden = [Path(p) for p in job.hidden]
-            sandbox = Sandbox.for_course(job.limits, *hidden[:2], warm=job.warm, preload=job.preload)
+            sandbox = Sandbox.for_course(limits, *hidden[:2], warm=job.warm, preload=job.preload)
             try:
                 probe(sandbox)
             except SandboxUnavailable as exc:
@@ -170,13 +179,15 @@ class DaskRunner:
                 self._files[folder] = folder_files(folder)
             return self._files[folder]
 
-    def run(self, nb: NotebookNode, parameters: dict[str, Any], folder: Path) -> ExecutedNotebook:
+    def run(
+        self, nb: NotebookNode, parameters: dict[str, Any], folder: Path, limits: Limits | None = None
+    ) -> ExecutedNotebook:
         sandbox = self.sandbox
         job = RunJob(
             notebook=dict(nb),
             parameters=dict(parameters),
             files=self._folder_files(folder),
-            limits=self.limits,
+            limits=limits or self.limits,
             hidden=tuple(str(p) for p in sandbox.hidden) if sandbox else (),
             sandboxed=sandbox is not None,
             warm=bool(sandbox and sandbox.warm),
