@@ -15,18 +15,36 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
+from .alternatives import (
+    ALTERNATIVES_DIR,
+    Alternative,
+    AlternativesError,
+    alternative_lines,
+    alternatives_path,
+    apply_alternative,
+    load_alternatives,
+    solution_answers,
+    target_problems,
+)
 from .config import Settings, load_settings
 from .curriculum import Assignment, Curriculum, NotebookSpec
 from .execute import default_parameters, read_notebook, run_notebook, scratch_copy
-from .grade import score_run
+from .grade import CheckResult, RunResult, score_run
 from .gradebook import generate_release, sanitize
-from .reference import compute_reference, trusted_warm, with_grader_parameters, write_compat_references
+from .reference import (
+    Reference,
+    compute_reference,
+    trusted_warm,
+    with_grader_parameters,
+    write_compat_references,
+)
 from .reports import grade_cells
 
 SOLUTION_MARKERS = (
@@ -234,7 +252,150 @@ def check_assignment(
                         f"the untouched release scores {cell.score:g}; a test must fail before "
                         "the learner writes anything",
                     )
+            check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)
             log(f"checked {where} ({len(references)} seeds)")
+        check_released_folders(settings.root, generated / assignment.id, assignment.id, report)
+
+
+def check_alternatives(
+    scratch: Settings,
+    source: NotebookNode,
+    release: NotebookNode,
+    references: list[Reference],
+    *,
+    warm: tuple[str, ...] | None,
+    report: CheckReport,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Every honest alternative of a notebook, graded as a learner's submission: full marks.
+
+    Each is applied to the release as a learner would type it in, restored by nbgrader's
+    sanitising chain and run under each of the solution's parameter sets (``check_seeds``)
+    in the trusted warm kernels the solutions use, its runs side by side. Written answers,
+    graded by a person, are not part of a run's score. ``references`` (one per seed, at
+    least one) name the notebook; ``scratch`` holds the gradebook that knows its release.
+    """
+    root, assignment_id, notebook = scratch.root, references[0].assignment, references[0].notebook
+    path = alternatives_path(root / "solutions" / assignment_id, notebook)
+    where = str(path.relative_to(root))
+    if not path.is_file():
+        report.fail(
+            where,
+            "missing: every notebook ships at least one honest alternative solution that must score "
+            "full marks; write one (see 'Honest alternatives' in docs/AUTHORING.md)",
+        )
+        return
+    try:
+        alternatives = load_alternatives(path)
+    except AlternativesError as exc:
+        report.problems.append(str(exc))
+        return
+    problems = target_problems(alternatives, release)
+    for problem in problems:
+        report.fail(where, f"alternative {problem}")
+    if problems:
+        return
+    started = time.monotonic()
+    answers = solution_answers(source)
+    jobs: list[tuple[Alternative, NotebookNode, Reference]] = []
+    for alternative in alternatives:
+        filled = apply_alternative(release, answers, alternative)
+        try:
+            sanitized, _ = sanitize(scratch, filled, assignment_id, notebook, f"alt-{alternative.name}")
+        except Exception as exc:  # nbgrader refuses what it cannot restore, as for a learner
+            report.fail(where, f"alternative {alternative.name}: nbgrader cannot restore it: {exc}")
+            continue
+        jobs.extend((alternative, sanitized, reference) for reference in references)
+    release_dir = root / "curriculum" / assignment_id
+
+    def grade(job: tuple[Alternative, NotebookNode, Reference]) -> RunResult:
+        _, nb, reference = job
+        with scratch_copy(release_dir) as cwd:
+            run = run_notebook(nb, reference.parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm)
+        return score_run(reference, run)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(scratch.parallel_runs, len(jobs)))) as pool:
+        results = list(pool.map(grade, jobs))
+    for (alternative, _, reference), result in zip(jobs, results, strict=True):
+        seed = reference.parameters.get("seed")
+        for grade_id, cell in result.cells.items():
+            if cell.score < cell.points:
+                report.problems.append(
+                    f"{where}: alternative {alternative.name}: cell {grade_id} scored "
+                    f"{cell.score:g}/{cell.points:g} under seed {seed}: {_why_not(cell.error, cell.checks)}"
+                )
+    seconds = time.monotonic() - started
+    report.timings[f"{where} ({len(alternatives)} x {len(references)} seeds)"] = seconds
+    log(f"graded {len(alternatives)} alternative(s) of {notebook}, {len(references)} seeds: {seconds:.1f} s")
+
+
+def _why_not(error: str, checks: list[CheckResult]) -> str:
+    """What cost a cell its points: its error, else the first failed check and its reason."""
+    if error:
+        return error
+    failed = [c for c in checks if not c.passed]
+    if not failed:
+        return "no check reported"
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    return f"check {failed[0].name}: {failed[0].reason}{more}"
+
+
+def check_released_folders(root: Path, generated: Path, assignment_id: str, report: CheckReport) -> None:
+    """No alternatives folder in the committed release, nor in what nbgrader generates now."""
+    committed = root / "curriculum" / assignment_id
+    for folder in sorted(committed.rglob(ALTERNATIVES_DIR)) if committed.is_dir() else []:
+        report.fail(
+            str(folder.relative_to(root)),
+            "alternative solutions in the release; delete the folder, then run: autograder release",
+        )
+    if generated.is_dir() and any(generated.rglob(ALTERNATIVES_DIR)):
+        report.fail(
+            "jupyter_config.py",
+            f"nbgrader generate_assignment copies solutions/{assignment_id}/{ALTERNATIVES_DIR}/ into the "
+            f"release; list {ALTERNATIVES_DIR!r} in c.CourseDirectory.ignore",
+        )
+
+
+RELEASED_TEXT = {".ipynb", ".yaml", ".yml", ".md", ".txt", ".py", ".json"}
+"""Files of a release an alternative's code could be pasted into (data files are not read)."""
+
+
+def check_alternative_leaks(settings: Settings, assignment: Assignment, report: CheckReport) -> None:
+    """No line of an honest alternative appears in the release (notebooks, hints, other text).
+
+    As for solution lines, a line the author also shows outside the secret regions of a
+    notebook (a prompt, a visible test) is public, not a leak.
+    """
+    source_dir = settings.root / "solutions" / assignment.id
+    release_dir = settings.root / "curriculum" / assignment.id
+    lines: dict[str, str] = {}
+    for path in sorted((source_dir / ALTERNATIVES_DIR).glob("*.yaml")):
+        try:
+            alternatives = load_alternatives(path)
+        except AlternativesError:
+            continue  # check_alternatives reports it
+        for alternative in alternatives:
+            for line in alternative_lines(alternative):
+                lines.setdefault(line, f"{path.stem}/{alternative.name}")
+    if not lines or not release_dir.is_dir():
+        return
+    public = "\n".join(
+        _public_text(cell.source)
+        for path in sorted(source_dir.glob("*.ipynb"))
+        for cell in read_notebook(path).cells
+    )
+    secret = {line: owner for line, owner in lines.items() if line not in public}
+    for path in sorted(p for p in release_dir.rglob("*") if p.is_file() and p.suffix in RELEASED_TEXT):
+        where = str(path.relative_to(settings.root))
+        if path.suffix == ".ipynb":
+            texts = [(f"{where}: cell {c.get('id', '?')}", c.source) for c in read_notebook(path).cells]
+        else:
+            texts = [(where, re.sub(r"\s+", "", path.read_text(encoding="utf-8", errors="replace")))]
+        for line, owner in secret.items():
+            for label, text in texts:
+                needle = line if path.suffix == ".ipynb" else re.sub(r"\s+", "", line)
+                if needle in text:
+                    report.fail(label, f"leaks {line!r} of the honest alternative {owner}")
 
 
 def check_hidden_files(settings: Settings, assignment: Assignment, report: CheckReport) -> None:
@@ -325,6 +486,7 @@ def check_curriculum(
     for assignment in checked_assignments(curriculum, assignments):
         check_assignment(settings, curriculum, assignment, report, log=log, step=step)
         check_hidden_files(settings, assignment, report)
+        check_alternative_leaks(settings, assignment, report)
         if nbval:
             before = len(report.problems)
             run_nbval(settings, assignment, report)

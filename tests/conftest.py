@@ -42,6 +42,27 @@ phases:
 """
 
 
+TINY_ALTERNATIVES = """\
+- name: sum-and-helpers
+  why: "Python's sum instead of np.mean, np.multiply, and a helper cell of named constants"
+  answers:
+    mean-solution: |
+      def column_mean(x):
+          return sum(x) / len(x)
+    scale-solution: |
+      def scale(x, k):
+          return np.multiply(x, k)
+    predict-solution: |
+      def predict(x):
+          return SLOPE * x + INTERCEPT
+  extra_cells:
+    - after: setup
+      source: |
+        SLOPE, INTERCEPT = 2, 1
+"""
+"""The tiny notebook's honest alternative solution (``autograder check`` grades it)."""
+
+
 def _meta(
     grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = True, points: float = 0
 ):
@@ -127,11 +148,15 @@ def make_course(
     run_timeout: float = 40,
     manifest: str = MANIFEST,
     notebook: nbformat.NotebookNode | None = None,
+    config: str = "",
 ) -> Path:
-    """A course directory at ``root`` with the tiny assignment (not yet released)."""
+    """A course directory at ``root`` with the tiny assignment (not yet released).
+
+    ``config``: more lines for its ``jupyter_config.py`` (``c.Autograder.x = y``)."""
     root.mkdir(parents=True, exist_ok=True)
-    config = (REPO / "jupyter_config.py").read_text()
-    config += f"\nc.Autograder.cell_timeout = {cell_timeout}\nc.Autograder.run_timeout = {run_timeout}\n"
+    text = (REPO / "jupyter_config.py").read_text()
+    text += f"\nc.Autograder.cell_timeout = {cell_timeout}\nc.Autograder.run_timeout = {run_timeout}\n"
+    config = text + config
     (root / "jupyter_config.py").write_text(config)
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     (root / "curriculum").mkdir(exist_ok=True)
@@ -139,6 +164,9 @@ def make_course(
     source = root / "solutions" / TINY
     source.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook or tiny_notebook(), str(source / "01-tiny.ipynb"))
+    if notebook is None:
+        (source / "alternatives").mkdir(exist_ok=True)
+        (source / "alternatives" / "01-tiny.yaml").write_text(TINY_ALTERNATIVES)
     return root
 
 

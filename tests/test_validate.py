@@ -22,7 +22,7 @@ def test_a_sound_course_passes_with_nbval(tmp_path):
     generate_release(settings, TINY)
     report = check_curriculum(settings, load_curriculum(root), nbval=True, log=lambda _: None)
     assert report.problems == []
-    assert len([k for k in report.timings if "01-tiny" in k]) == 3  # three seeds
+    assert len([k for k in report.timings if "01-tiny.ipynb seed" in k]) == 3  # three seeds
 
 
 def broken_notebook() -> nbformat.NotebookNode:
