@@ -4,7 +4,7 @@ Why this design: the sandbox must hold on a stock Debian machine without a conta
 engine, and must not slow a kernel down. So a kernel is started as
 
     prlimit (memory, CPU time, processes, file size)
-      -> bwrap (new PID, network, IPC and UTS namespaces; read-only system)
+      -> bwrap (new PID, network, IPC and UTS namespaces; an allow-listed, read-only view)
         -> setpriv (a fresh unprivileged uid, no groups, no capabilities, no new privileges)
           -> python -m ipykernel_launcher
 
@@ -12,10 +12,9 @@ engine, and must not slow a kernel down. So a kernel is started as
   network namespace with only its own loopback, so the kernel reaches neither the
   outside nor any service on the machine's loopback (the grader, a database); a PID
   namespace, so it cannot see or signal the grader; ``--die-with-parent``, so killing
-  the launcher ends the whole tree; a read-only view of ``/`` with the course
-  directory, the state folder, ``/tmp``, ``/run``, ``/home`` and ``/root`` replaced by
-  empty folders, and only the Python installation, our helper package, a private
-  scratch folder and the kernel's socket folder mounted back.
+  the launcher ends the whole tree; and a view of the machine built from an allow-list
+  (below) on an empty, read-only root, never the whole root minus a list: a course copy,
+  a backup or another checkout anywhere else on the machine is simply not there.
 - **A separate uid per run** (via ``setpriv``) makes ``RLIMIT_NPROC`` count only that
   run's processes, so a fork loop stops at the cap (root is exempt from that limit), and
   the kernel cannot read what the grader's user owns.
@@ -30,6 +29,55 @@ As root, kernels are by default forked from a warm zygote instead (``zygote.py``
 fork builds the rest before any learner code runs: its own mount, network, IPC, UTS, PID
 and cgroup namespaces, fresh temporary folders, only its own run folders, the same
 rlimits, and its own uid with no capabilities and no new privileges.
+
+The kernel's view, one list for cold kernels and the warm zygote alike (``view``):
+
+- the Python installation: ``sys.prefix`` (the course's virtualenv, which may sit inside
+  the course checkout: only that folder is mounted, never the checkout), ``sys.base_prefix``
+  (the interpreter and the standard library), the interpreter's real path, and the folder
+  of this package (installed editable, so again only that folder); read-only;
+- the system entries of ``SYSTEM_VIEW``, read-only, each for a reason:
+
+  - ``/usr/bin``: ``setpriv``, which drops a cold kernel to its uid inside the sandbox,
+    and the programs a notebook may start (``/bin/sh`` for ``subprocess``, ``os.system``
+    and IPython's ``!`` commands);
+  - ``/usr/sbin``: ``ldconfig``, which ``ctypes.util.find_library`` runs (threadpoolctl,
+    which scikit-learn uses, looks libc up this way; without it the lookup compiles a
+    probe with gcc: 8 ms became 75 ms);
+  - ``/usr/lib``: the shared libraries every extension module links to (libc,
+    libstdc++, libgomp, libz, libssl, libffi...) and the ``C.UTF-8`` locale;
+  - ``/usr/lib64``: the dynamic linker that every program names
+    (``/lib64/ld-linux-x86-64.so.2``);
+  - ``/bin``, ``/sbin``, ``/lib``, ``/lib64``: symlinks into ``/usr`` on Debian's merged
+    ``/usr`` (recreated as symlinks), the folders themselves elsewhere;
+  - ``/usr/share/fonts`` and ``/etc/fonts``: the fonts matplotlib draws text with and
+    fontconfig's configuration (``fc-list``), as in the reference run;
+  - ``/usr/share/zoneinfo``, ``/etc/localtime`` and ``/etc/timezone``: the machine's time
+    zone, so local times agree with the reference run outside the sandbox;
+  - ``/etc/ld.so.cache``: the dynamic linker's index of libraries, which ``ldconfig -p``
+    prints for ``find_library`` (without it: 157 ms a lookup);
+  - ``/etc/alternatives``: Debian's switchboard of symlinks (``awk``, ``c++``, ``cpp``, a
+    Debian numpy's ``libblas.so.3``); without it those links dangle;
+  - ``/etc/hosts``: ``localhost`` resolves, for a deployment notebook's server and client
+    meeting on the sandbox's own loopback (without it: "Temporary failure in name
+    resolution");
+
+  an entry missing on this machine is skipped; nothing else of ``/etc`` is there (no
+  ``passwd``: the run's uid has no account anyway), and no ``/sys`` (glibc counts CPUs
+  from ``/proc`` without it; numpy, torch and scikit-learn run the same);
+- ``/dev`` (bubblewrap's minimal one: null, zero, random, urandom, tty, pts) and a
+  ``/proc`` of the run's own PID namespace;
+- fresh, private, size-capped ``/tmp``, ``/var/tmp`` and ``/dev/shm``;
+- an empty, read-only ``/run`` (``EMPTY_FOLDERS``): a program that looks there for a
+  socket (a database's, the grader's) finds none, rather than failing oddly;
+- the run's scratch folder (its working directory) and socket folder, writable;
+- the course directory and the state folder as empty folders (masked if they lie inside
+  an entry above), so a path the grader uses leads nowhere.
+
+Everything else is absent (not found). The zygote is started in this view with its runs
+folder in place of one run's folders; each fork then replaces ``/tmp``, ``/var/tmp``,
+``/dev/shm``, ``/proc`` and the runs folder with its own (``zygote._isolate``), so a
+forked kernel sees exactly what a cold one sees.
 
 seccomp is not added: the namespaces already remove the network and the view of other
 processes, and a syscall filter would need maintenance against numpy and torch.
@@ -51,6 +99,29 @@ SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit")
 FIRST_UID = 200_000
 TMPFS_BYTES = 256 * 1024 * 1024
 """Size cap of each empty folder the sandbox mounts (/tmp and friends live in memory)."""
+SYSTEM_VIEW = (
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/usr/share/fonts",
+    "/usr/share/zoneinfo",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/fonts",
+    "/etc/alternatives",
+    "/etc/hosts",
+)
+"""What of the system a kernel sees, read-only, besides Python; the module docstring says why."""
+EMPTY_FOLDERS = ("/run",)
+"""Standard folders shown empty and read-only: what looks there (a database's socket) finds nothing."""
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+"""Fresh, empty, world-writable folders in memory: each run (each fork) gets its own."""
 _uids = itertools.count()
 
 
@@ -96,9 +167,10 @@ def missing_tools() -> list[str]:
 class Sandbox:
     limits: Limits
     hidden: tuple[Path, ...]
-    """Folders replaced by empty ones: the course directory and the state folder."""
+    """Folders shown empty: the course directory and the state folder (masked, should an
+    allowed folder hold them)."""
     exposed: tuple[Path, ...] = field(default_factory=tuple)
-    """Folders mounted back read-only (the Python installation, our package)."""
+    """The Python installation and this package's folder: with ``SYSTEM_VIEW``, the allow-list."""
     warm: bool = False
     """Fork kernels from a warm zygote (``zygote.py``) instead of starting each one; root only."""
     preload: tuple[str, ...] = ()
@@ -114,37 +186,57 @@ class Sandbox:
         warm: bool = False,
         preload: tuple[str, ...] = (),
     ) -> Sandbox:
-        package = Path(__file__).resolve().parent
-        exposed = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), package}
         hidden = (course_root.resolve(), state_dir.resolve())
         warm = warm and os.geteuid() == 0  # the zygote builds namespaces with root's rights
-        return cls(limits, hidden, tuple(sorted(exposed)), warm, preload)
+        return cls(limits, hidden, python_folders(), warm, preload)
+
+    def view(self, binds: tuple[Path, ...] = ()) -> list[tuple[Path, list[str]]]:
+        """The kernel's whole view, as (where, bwrap options) in mount order: the allow-list.
+
+        ``binds`` are the writable folders mounted in (the run's scratch and socket
+        folders, or the zygote's runs folder). Each entry comes after the entries it lies
+        in, and one that an entry above already shows is left out. A hidden folder is an
+        empty folder, or an empty mount over the part of an entry it would otherwise show.
+        Parents no entry provides are made world-searchable: bwrap would make them 0700,
+        and the kernel's uid could not reach, say, a Python installed under ``/root``.
+        """
+        size = ["--size", str(TMPFS_BYTES)]
+        entries: dict[Path, list[str]] = {}
+        for folder in binds:
+            entries[folder] = ["--bind", str(folder), str(folder)]
+        entries.setdefault(Path("/dev"), ["--dev", "/dev"])
+        entries.setdefault(Path("/proc"), ["--proc", "/proc"])
+        for folder in map(Path, PRIVATE_TMP):
+            entries.setdefault(folder, ["--perms", "1777", *size, "--tmpfs", str(folder)])
+        for folder in map(Path, EMPTY_FOLDERS):
+            entries.setdefault(folder, ["--perms", "0755", "--dir", str(folder)])
+        read_only, links = system_view()
+        for link, target in links.items():
+            entries.setdefault(link, ["--symlink", target, str(link)])
+        for path in (*read_only, *self.exposed):
+            entries.setdefault(path, ["--ro-bind", str(path), str(path)])
+        for folder in self.hidden:
+            if folder.exists():
+                if _kind(entries, _nearest(folder, entries)) == "bind":
+                    entries[folder] = [*size, "--tmpfs", str(folder)]
+                else:
+                    entries[folder] = ["--perms", "0755", "--dir", str(folder)]
+        shown = [p for p, opts in entries.items() if opts[0] == "--ro-bind" and _in_read_only(p, entries)]
+        for path in shown:
+            del entries[path]
+        for path in list(entries):
+            for parent in path.parents[:-1]:
+                if parent not in entries and _kind(entries, _nearest(parent, entries)) != "bind":
+                    entries[parent] = ["--perms", "0755", "--dir", str(parent)]
+        return sorted(entries.items(), key=lambda item: item[0].parts)
 
     def _filesystem(self, binds: tuple[Path, ...] = ()) -> list[str]:
-        """bwrap's view of the machine: read-only system, private temporary and hidden folders.
-
-        ``binds`` are the writable folders mounted back (the run's, or the zygote's runs
-        folder). Their parents inside an emptied folder are made world-searchable: bwrap
-        would create them mode 0700, and the kernel's uid could not reach, say, a Python
-        installed under ``/root``.
-        """
-        args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        masked = [Path(p) for p in ("/tmp", "/var/tmp", "/dev/shm")]
-        for folder in masked:
-            args += ["--perms", "1777", "--size", str(TMPFS_BYTES), "--tmpfs", str(folder)]
-        for folder in (Path("/run"), Path("/home"), Path("/root"), *self.hidden):
-            if folder.exists():
-                args += ["--size", str(TMPFS_BYTES), "--tmpfs", str(folder)]
-                masked.append(folder)
-        made: set[Path] = set()
-        for folder, option in [*((f, "--ro-bind") for f in self.exposed), *((b, "--bind") for b in binds)]:
-            for parent in reversed(folder.parents):
-                inside = any(parent != m and parent.is_relative_to(m) for m in masked)
-                if inside and parent not in made:
-                    args += ["--perms", "0755", "--dir", str(parent)]
-                    made.add(parent)
-            args += [option, str(folder), str(folder)]
-        return args
+        """bwrap's options for ``view``, then the root and every mask made read-only, so
+        not even a kernel that keeps its uid (no root) can write outside its folders."""
+        view = self.view(binds)
+        masks = [str(path) for path, options in view if path in self.hidden and "--tmpfs" in options]
+        args = [option for _, options in view for option in options]
+        return [*args, *(option for path in ("/", *masks) for option in ("--remount-ro", path))]
 
     def zygote_command(self, argv: list[str], runs_root: Path) -> list[str]:
         """The zygote's command line: the same view of the machine, root's capabilities kept
@@ -210,6 +302,49 @@ class Sandbox:
                 env[name] = os.environ[name]
         env.update(extra)
         return env
+
+
+def python_folders() -> tuple[Path, ...]:
+    """The Python the kernel runs: its environment, its installation, the interpreter's real
+    path and this package's folder (installed editable, it lies in the course checkout)."""
+    folders = {
+        Path(p).resolve()
+        for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, sys.executable)
+    }
+    folders.add(Path(__file__).resolve().parent)
+    return tuple(sorted(folders))
+
+
+def system_view() -> tuple[list[Path], dict[Path, str]]:
+    """``SYSTEM_VIEW`` on this machine: what to mount read-only, and which entries are
+    symlinks to recreate (``/bin`` -> ``usr/bin``), whose targets are then mounted."""
+    read_only: list[Path] = []
+    links: dict[Path, str] = {}
+    for path in map(Path, SYSTEM_VIEW):
+        if path.is_symlink():
+            links[path] = os.readlink(path)
+            path = path.resolve()
+        if path.exists():
+            read_only.append(path)
+    return read_only, links
+
+
+def _nearest(path: Path, entries: dict[Path, list[str]]) -> Path | None:
+    """The entry ``path`` lies in (the nearest above it), or None: the bare root."""
+    return next((parent for parent in path.parents if parent in entries), None)
+
+
+def _kind(entries: dict[Path, list[str]], path: Path | None) -> str:
+    """``bind`` for a folder of the machine mounted in, ``empty`` for one the view makes."""
+    if path is None:
+        return "empty"
+    return "bind" if entries[path][0] in ("--ro-bind", "--bind", "--dev", "--proc") else "empty"
+
+
+def _in_read_only(path: Path, entries: dict[Path, list[str]]) -> bool:
+    """Whether an entry above ``path``, with nothing between, already shows it read-only."""
+    nearest = _nearest(path, entries)
+    return nearest is not None and entries[nearest][0] == "--ro-bind"
 
 
 def prepare_folder(path: Path, uid: int) -> None:

@@ -6,9 +6,10 @@ imports them once and forks a kernel per run. A fork shares no state with its si
 each starts from this pristine process (which never runs learner code), gets its own
 copy-on-write memory, and is isolated before any learner code runs.
 
-It runs inside the sandbox's bubblewrap (read-only system; course, state, ``/home`` and
-``/root`` hidden) as root with its capabilities, and each fork then builds what the
-per-run sandbox of ``sandbox.py`` gives a kernel:
+It runs inside the sandbox's bubblewrap, in the view ``Sandbox.view`` builds from its
+allow-list (the Python installation, the system folders its libraries need, nothing
+else of the machine; the one list cold kernels get too), as root with its capabilities,
+and each fork then builds what the per-run sandbox of ``sandbox.py`` gives a kernel:
 
     fork into a new PID namespace (the run's PID 1: new mount, network, IPC, UTS and
           cgroup namespaces; fresh /tmp, /var/tmp and /dev/shm; only its own run folders
@@ -104,6 +105,9 @@ def _loopback_up() -> None:
 
 def _isolate(request: dict[str, Any]) -> None:
     """In the run's PID 1: new namespaces, fresh temporary folders, only this run's folders.
+
+    Everything else of the view is the zygote's, which is already the allow-list's: this
+    replaces only what differs between runs, so a fork stays as cheap as it was.
 
     The run's folders, and the read-only folders the kernel needs that lie under ``/tmp``
     or ``/var/tmp`` (a Python installed in a clone under ``/tmp``), are bound to a staging

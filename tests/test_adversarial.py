@@ -133,9 +133,10 @@ def test_ignoring_sigint_meets_the_wall_clock(settings, curriculum):
     stubborn = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
     result = attack(settings, curriculum, "adv-sigint", {"scale-solution": stubborn})
     run = result.notebooks[0].runs[0]
-    assert run.status == "timeout" and "ignored the interrupt" in run.reason
+    stopped = "cell 'scale-solution' ran longer than 10 s, was interrupted, and did not stop"
+    assert run.status == "timeout" and stopped in run.reason
     assert cell_scores(result) == {"mean-tests": 2.0, "scale-tests": 0.0, "predict-tests": 0.0}
-    assert "ignored the interrupt" in run.cells["predict-tests"].error
+    assert stopped in run.cells["predict-tests"].error
     (line,) = audit_lines(settings, "adv-sigint")
     assert line["limit_hit"] == "cell-timeout" and line["sandboxed"] is True
 
