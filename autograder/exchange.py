@@ -8,6 +8,13 @@ before ``nbgrader release_assignment``:
   nbgrader needs every learner to create their submission there, and the sticky bit
   stops one learner from renaming or deleting what another, or the instructor, put
   there (nbgrader itself only asks for 0777);
+- the course's folders in it are made now, as ``nbgrader release_assignment`` would make
+  them, except that the inbound (where learners submit, mode 3733) also gets the sticky
+  bit: no learner can rename or delete another's submission folder there, and none can
+  list it. What a submission holds is protected by the exchange classes of
+  ``autograder.exchange_plugins``: the learners' submit leaves their folder writable by
+  them alone, and the instructor's collect takes a submission only for the account that
+  owns all of it;
 - every folder above it must be searchable by everyone, or no learner reaches it;
 - when it lies inside the state folder, that folder becomes searchable but not
   listable (0711), and everything else in it (gradebook, submissions, autograded
@@ -16,7 +23,7 @@ before ``nbgrader release_assignment``:
   ones nbgrader or the grader create later are closed too. On a shared server, an
   exchange outside the state folder (``/srv/nbgrader/exchange``) is simpler still.
 
-Learners' own nbgrader needs the course id and the exchange's place:
+Learners' own nbgrader needs the course id, the exchange's place and our submit class:
 ``learner_config`` is that ``nbgrader_config.py``, for ``/etc/jupyter/`` or each
 learner's ``~/.jupyter/``.
 """
@@ -24,6 +31,7 @@ learner's ``~/.jupyter/``.
 from __future__ import annotations
 
 import os
+import pwd
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +40,14 @@ from .config import ConfigError, Settings
 
 DEFAULT_ROOT = Path("/srv/nbgrader/exchange")
 """nbgrader's own default, when ``c.Exchange.root`` is not set."""
+
+COURSE_MODE = 0o755
+"""``<root>/<course>`` and its ``outbound``: the instructor writes, everyone reads."""
+INBOUND_MODE = 0o3733
+"""Everyone may submit (wx), no one else lists it; set-group-id as nbgrader makes it, so
+submissions get the instructor's group, plus the sticky bit: an entry can be renamed or
+deleted only by its owner or the inbound's."""
+SUBMIT_CLASS = "autograder.exchange_plugins.OwnFolderSubmit"
 
 
 class ExchangeError(ConfigError):
@@ -62,6 +78,8 @@ def learner_config(settings: Settings) -> str:
         f"c.CourseDirectory.course_id = {settings.course_id!r}\n"
         f"c.Exchange.root = {str(exchange_root(settings))!r}\n"
         f"c.Exchange.path_includes_course = {includes_course!r}\n"
+        "# submit as oneself only, into a folder no other learner can change\n"
+        f"c.ExchangeFactory.submit = {SUBMIT_CLASS!r}\n"
     )
 
 
@@ -122,6 +140,45 @@ def _close_state_folder(settings: Settings, root: Path, changes: list[str]) -> N
             _chmod(folder, stat.S_IMODE(folder.stat().st_mode) | 0o111, changes)
 
 
+def _not_ours(folder: Path, uid: int) -> ExchangeError:
+    """Whoever owns an exchange folder controls what is submitted in it: it must be us."""
+    try:
+        owner = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        owner = f"uid {uid}"
+    return ExchangeError(
+        f"{folder} is owned by {owner}, not by the account that grades (or is a symlink): its owner "
+        "could change or delete any submission in it; remove it (as root) and run "
+        "`autograder exchange-setup` again as the account that grades"
+    )
+
+
+def _course_folders(settings: Settings, root: Path, changes: list[str]) -> None:
+    """The course's outbound and inbound, made before ``release_assignment`` makes them open.
+
+    ``nbgrader release_assignment`` keeps folders that exist (it only checks that the
+    instructor owns them), so the sticky bit set here stays; an inbound it made earlier
+    (mode 2733) gets it now.
+    """
+    course = root / settings.course_id
+    folders = [(course, COURSE_MODE), (course / "outbound", COURSE_MODE), (course / "inbound", INBOUND_MODE)]
+    if root.stat().st_uid not in (0, os.geteuid()):
+        raise _not_ours(root, root.stat().st_uid)
+    for folder, mode in folders:
+        if folder.is_symlink() or (folder.exists() and folder.lstat().st_uid != os.geteuid()):
+            raise _not_ours(folder, folder.lstat().st_uid)
+        if not folder.is_dir():
+            try:
+                folder.mkdir()
+            except OSError as exc:
+                raise ExchangeError(
+                    f"cannot create {folder} ({exc.strerror}); run `autograder exchange-setup` as the "
+                    "account that grades, which must own the exchange's course folder"
+                ) from None
+            changes.append(f"{folder}: created")
+        _chmod(folder, mode, changes)
+
+
 def setup_exchange(settings: Settings, *, write_learner_config: Path | None = None) -> ExchangeSetup:
     """Make the exchange usable by every learner account and nothing else open; idempotent."""
     root = exchange_root(settings)
@@ -136,6 +193,7 @@ def setup_exchange(settings: Settings, *, write_learner_config: Path | None = No
             ) from None
         result.changes.append(f"{root}: created")
     _chmod(root, 0o1777, result.changes)
+    _course_folders(settings, root, result.changes)
     state = settings.state_dir.resolve()
     if root != state and root.is_relative_to(state):
         _close_state_folder(settings, root, result.changes)
