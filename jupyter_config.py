@@ -32,13 +32,22 @@ c.CourseDirectory.solution_directory = _under_state("released-solutions")
 c.CourseDirectory.db_url = os.environ.get("AUTOGRADER_DB_URL") or f"sqlite:///{STATE / 'gradebook.db'}"
 c.Exchange.root = str(STATE / "exchange")
 c.Exchange.path_includes_course = True
+# `nbgrader collect` takes a submission only for the account that owns all of it, and says
+# which it refuses (autograder/exchange_plugins.py); learners' submit class is in the config
+# `autograder exchange-setup` writes for them.
+c.ExchangeFactory.collect = "autograder.exchange_plugins.OwnerCheckedCollect"
 c.Execute.timeout = 60
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# nbgrader copies every other file of a source folder into the release; honest alternative
+# solutions (``solutions/<assignment>/alternatives/``) are solutions and must never be released.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "alternatives"]
 
 # --- the autograder -------------------------------------------------------------------
 c.Autograder.state_dir = str(STATE)
 c.Autograder.cell_timeout = 60  # seconds one cell may run before it is interrupted
 c.Autograder.run_timeout = 300  # seconds for one whole notebook run, kernel start included
+c.Autograder.submission_timeout = 900  # seconds for all runs of one submission (every notebook, every seed)
+c.Autograder.max_notebook_mb = 20  # a submitted notebook larger than this is refused before it is read
 c.Autograder.seeds = 2  # parameter sets per submission: the default plus one drawn at random
 c.Autograder.check_seeds = 3  # parameter sets `autograder check` runs every solution under
 c.Autograder.max_notebook_seconds = 60  # `autograder check` fails a slower solution notebook

@@ -172,7 +172,8 @@ def _result_line(result: object) -> str:
         g, t = result.score(i)
         seed = result.notebooks[0].runs[i].parameters.get("seed")
         parts.append(f"{g:g}/{t:g} with seed {seed}")
-    return ", ".join(parts)
+    kept, total = result.recorded_score()
+    return ", ".join(parts) + f"; the gradebook keeps {kept:g}/{total:g} (points that pass under every seed)"
 
 
 def demo_state_dir(root: Path) -> Path:
