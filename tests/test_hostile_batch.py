@@ -189,3 +189,25 @@ def test_output_that_lags_behind_its_cell_is_not_called_an_ignored_interrupt(set
     assert run.status == "timeout"
     assert "ignored the interrupt" not in run.reason and "was interrupted" not in run.reason
     assert "output had not all arrived" in run.reason and "cell 'mean-solution'" in run.reason
+
+
+def test_a_report_nested_too_deep_to_decode_ends_only_its_own_run(settings, curriculum):
+    """JSON nested 100,000 deep: the grader's decoder gives up (RecursionError) on it."""
+    answers = with_answer_prelude(
+        """
+        _kernel = get_ipython().kernel
+        _pack = _kernel.session.pack
+        def _deep(obj):
+            if isinstance(obj, dict) and "application/vnd.autograder.check+json" in obj.get("data", {}):
+                deep = b"[" * 100_000 + b"]" * 100_000
+                return b'{"data": {"application/vnd.autograder.check+json": ' + deep + b"}}"
+            return _pack(obj)
+        _kernel.session.pack = _deep
+        """
+    )
+    submit_notebook(settings, "deep", learner_notebook(settings, answers))
+    submit_notebook(settings, "neighbour3", learner_notebook(settings, CORRECT))
+    deep, neighbour = grade_batch(settings, curriculum, ["deep", "neighbour3"])
+    assert isinstance(deep, SubmissionResult), deep
+    assert set(cell_scores(deep).values()) == {0.0}
+    assert cell_scores(neighbour) == FULL
