@@ -207,21 +207,23 @@ def test_a_notebook_without_alternatives_or_with_a_malformed_file_is_a_problem(t
     source = tiny_notebook()
     reference = Reference(TINY, "01-tiny", {"seed": 0}, "", 0.0, {})
     alternatives_path(root / "solutions" / TINY, "01-tiny").unlink(missing_ok=True)
-    report = CheckReport()
-    check_alternatives(settings, source, released_tiny(), [reference], warm=None, report=report, log=print)
-    assert report.problems == [
+
+    def gate() -> list[str]:
+        report = CheckReport()
+        release = released_tiny()
+        check_alternatives(settings, source, release, [reference], warm=None, report=report, log=print)
+        return report.problems
+
+    assert gate() == [
         "solutions/tiny/alternatives/01-tiny.yaml: missing: every notebook ships at least one honest "
         "alternative solution that must score full marks; write one (see 'Honest alternatives' in "
         "docs/AUTHORING.md)"
     ]
     path = write_alternatives(root, "- name: a\n  answers: [\n")
-    report = CheckReport()
-    check_alternatives(settings, source, released_tiny(), [reference], warm=None, report=report, log=print)
-    assert len(report.problems) == 1 and report.problems[0].startswith(f"{path}: not valid YAML")
+    problems = gate()
+    assert len(problems) == 1 and problems[0].startswith(f"{path}: not valid YAML")
     write_alternatives(root, "- {name: typo, why: w, answers: {mean-tests: 'x = 1'}}\n")
-    report = CheckReport()
-    check_alternatives(settings, source, released_tiny(), [reference], warm=None, report=report, log=print)
-    assert report.problems == [
+    assert gate() == [
         "solutions/tiny/alternatives/01-tiny.yaml: alternative typo: answers names 'mean-tests', which is "
         "not an answer cell of the notebook; its answer cells are mean-solution, scale-solution, "
         "predict-solution"

@@ -380,6 +380,16 @@ def learner_nbgrader(learner: Learner, *args: str) -> subprocess.CompletedProces
     return as_learner(learner, str(VENV_BIN / "python"), "-m", "nbgrader", *args)
 
 
+def install_learner_config(learner, config: Path) -> None:
+    """The learners' nbgrader_config.py that exchange-setup wrote, in the learner's ~/.jupyter/."""
+    jupyter = learner.home / ".jupyter"
+    jupyter.mkdir()
+    shutil.copy(config, jupyter / "nbgrader_config.py")
+    user = pwd.getpwnam(learner.name)
+    for path in (jupyter, jupyter / "nbgrader_config.py"):
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
 @pytest.fixture
 def class_base() -> Iterator[Path]:
     """A folder every account may enter (pytest's own temporary folders are closed to others)."""
@@ -488,12 +498,7 @@ def test_a_class_through_nbgrader_exchange(make: Callable[[Path], Course], class
 
     # each learner fetches, works (or not) and submits, as themselves
     for learner in learners:
-        jupyter = learner.home / ".jupyter"
-        jupyter.mkdir()
-        shutil.copy(config, jupyter / "nbgrader_config.py")
-        user = pwd.getpwnam(learner.name)
-        for path in (jupyter, jupyter / "nbgrader_config.py"):
-            os.chown(path, user.pw_uid, user.pw_gid)
+        install_learner_config(learner, config)
         learner_nbgrader(learner, "fetch_assignment", a)
         fetched = learner.home / settings.course_id / a
         assert (fetched / f"{course.written_notebook}.ipynb").is_file()

@@ -33,6 +33,7 @@ from .test_class_flow import (  # noqa: F401 - `class_base` and `learners` are f
     answer,
     as_learner,
     class_base,
+    install_learner_config,
     instructor,
     learner_nbgrader,
     learners,
@@ -67,12 +68,7 @@ def open_class(base: Path, accounts: list[Learner]) -> Class:
     instructor(course, state, "-m", "autograder.cli", "exchange-setup", "--learner-config", str(config))
     instructor(course, state, "-m", "nbgrader", "release_assignment", TINY)
     for learner in accounts:
-        jupyter = learner.home / ".jupyter"
-        jupyter.mkdir()
-        shutil.copy(config, jupyter / "nbgrader_config.py")
-        user = pwd.getpwnam(learner.name)
-        for path in (jupyter, jupyter / "nbgrader_config.py"):
-            os.chown(path, user.pw_uid, user.pw_gid)
+        install_learner_config(learner, config)
         learner_nbgrader(learner, "fetch_assignment", TINY)
     inbound = state / "exchange" / settings.course_id / "inbound"
     a, b = accounts
