@@ -184,6 +184,10 @@ class GradingFailed(SubmissionError):
     """
 
 
+MIN_RUN_SECONDS = 1.0
+"""A run given less wall clock than this could not even start its kernel: it is not started."""
+
+
 @dataclass
 class RunBudget:
     """The wall-clock seconds one submission's runs may still take, all notebooks and seeds
@@ -196,8 +200,9 @@ class RunBudget:
     seconds: float
 
     def limits(self, limits: Limits) -> Limits | None:
-        """``limits`` with the run's wall clock cut to what is left; None when nothing is."""
-        if self.seconds <= 0:
+        """``limits`` with the run's wall clock cut to what is left; None when too little is
+        left for a kernel to start and run a cell (``MIN_RUN_SECONDS``)."""
+        if self.seconds < MIN_RUN_SECONDS:
             return None
         if self.seconds >= limits.run_timeout:
             return limits
