@@ -45,7 +45,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 
 from .config import GradebookError, Settings
 from .intake import copy_new_file
-from .reports import grade_cells
 from .storage import sha256_file
 
 
@@ -417,23 +416,6 @@ def _locked_sources(release: Path, mtime_ns: int) -> dict[str, str]:
         for c in original.cells
         if c.get("metadata", {}).get("nbgrader", {}).get("locked")
     }
-
-
-def graded_cell_points(nb: NotebookNode) -> dict[str, float]:
-    return {
-        c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader.get("points", 0)) for c in grade_cells(nb)
-    }
-
-
-def write_scores(
-    settings: Settings,
-    assignment_id: str,
-    learner: str,
-    timestamp: datetime | None,
-    scores: Scores,
-) -> None:
-    """Write one submission's automatic scores (notebook -> grade_id -> score)."""
-    write_scores_batch(settings, assignment_id, [(learner, timestamp, scores)])
 
 
 def manual_grade_cells(settings: Settings, assignment_id: str, notebook: str) -> dict[str, float]:
