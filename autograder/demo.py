@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import nbformat
@@ -143,7 +143,7 @@ def _grade_with_progress(
     settings: Settings,
     curriculum: Curriculum,
     assignment: str,
-    learners: list[str],
+    learners: Sequence[str],
     rng: random.Random,
     log: Callable[[str], None],
     quiet: bool,

@@ -166,8 +166,8 @@ def _encode(value: Any, budget: list[int], depth: int = 0) -> Encoded:
         return {"type": "dict", "items": [[k, v] for k, v in pairs]}
     if kind in (set, frozenset):
         _spend(budget, 1)
-        items = sorted((_encode(x, budget, depth + 1) for x in value), key=repr)
-        return {"type": "set", "items": items}
+        members = sorted((_encode(x, budget, depth + 1) for x in value), key=repr)
+        return {"type": "set", "items": members}
     np = _numpy()
     if np is not None and kind is np.ndarray:
         return _array(value, budget, depth)

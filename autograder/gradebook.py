@@ -143,7 +143,7 @@ class _CachedSchemaValidator(MetadataValidator):
         try:
             validator(cell.metadata["nbgrader"])
         except fastjsonschema.JsonSchemaException as exc:
-            raise jsonschema.ValidationError(exc.message) from None
+            raise jsonschema.ValidationError(str(exc)) from None
 
 
 class FastCheckCellMetadata(CheckCellMetadata):

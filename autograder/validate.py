@@ -228,13 +228,13 @@ def check_assignment(
                 # a second run of the solution, graded against the first: full marks
                 with scratch_copy(source_dir) as cwd:
                     again = run_notebook(source, params, cwd, limits=scratch.limits, sandbox=None, warm=warm)
-                for grade_id, cell in score_run(reference, again).cells.items():
-                    if cell.score < cell.points:
-                        failed = [c.name for c in cell.checks if not c.passed]
+                for grade_id, result in score_run(reference, again).cells.items():
+                    if result.score < result.points:
+                        failed = [c.name for c in result.checks if not c.passed]
                         report.fail(
                             f"{where}: cell {grade_id}",
-                            f"the solution scores {cell.score:g}/{cell.points:g} with seed {seed} "
-                            f"({cell.error or 'checks ' + ', '.join(failed)}); is it deterministic?",
+                            f"the solution scores {result.score:g}/{result.points:g} with seed {seed} "
+                            f"({result.error or 'checks ' + ', '.join(failed)}); is it deterministic?",
                         )
             if not references:
                 continue
@@ -245,11 +245,11 @@ def check_assignment(
                 run = run_notebook(
                     sanitized, references[0].parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm
                 )
-            for grade_id, cell in score_run(references[0], run).cells.items():
-                if cell.score > 0:
+            for grade_id, result in score_run(references[0], run).cells.items():
+                if result.score > 0:
                     report.fail(
                         f"{release_path.relative_to(settings.root)}: cell {grade_id}",
-                        f"the untouched release scores {cell.score:g}; a test must fail before "
+                        f"the untouched release scores {result.score:g}; a test must fail before "
                         "the learner writes anything",
                     )
             check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)
