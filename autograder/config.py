@@ -9,7 +9,7 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from .sandbox import Limits, Sandbox, SandboxUnavailable, probe
+from .sandbox import Limits, Sandbox, SandboxUnavailable, probe, read_limits
 
 CONFIG_FILE = "jupyter_config.py"
 STATE_ENV = "AUTOGRADER_STATE"
@@ -156,15 +156,7 @@ def load_settings(root: Path | None = None, state_dir: Path | None = None) -> Se
         check_seeds=int(ours.get("check_seeds", 3)),
         max_notebook_seconds=float(ours.get("max_notebook_seconds", 60)),
         config=config,
-        limits=Limits(
-            cell_timeout=float(ours.get("cell_timeout", Limits.cell_timeout)),
-            run_timeout=float(ours.get("run_timeout", Limits.run_timeout)),
-            memory_mb=int(ours.get("memory_mb", Limits.memory_mb)),
-            cpu_seconds=int(ours.get("cpu_seconds", Limits.cpu_seconds)),
-            processes=int(ours.get("processes", Limits.processes)),
-            file_size_mb=int(ours.get("file_size_mb", Limits.file_size_mb)),
-            output_kb=int(ours.get("output_kb", Limits.output_kb)),
-        ),
+        limits=read_limits(ours),
         warm_kernels=bool(ours.get("warm_kernels", True)),
         preload=tuple(str(m) for m in ours.get("preload", ())),
         workers=int(ours.get("workers", 0)),

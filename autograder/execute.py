@@ -49,7 +49,6 @@ from .checks import MIME_TYPE
 from .config import MalformedNotebook
 from .jsonbudget import decoded_size
 from .sandbox import (
-    TMPFS_BYTES,
     Limits,
     Sandbox,
     SandboxUnavailable,
@@ -274,23 +273,13 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = kw["env"]
         zygote = zygote_for(self._sandbox, self._sandbox.environment(runs_root(), kernel_variables()))
         process = zygote.spawn(
-            {
-                "uid": self._uid,
-                "scratch": str(self._scratch),
-                "sockets": str(self._sockets),
-                "connection_file": self.connection_file,
-                "stderr": str(self._sockets / "kernel-stderr.log"),
-                "env": env,
-                "limits": {
-                    "memory_mb": self._sandbox.limits.memory_mb,
-                    "cpu_seconds": self._sandbox.limits.cpu_seconds,
-                    "file_size_mb": self._sandbox.limits.file_size_mb,
-                    "processes": self._sandbox.limits.processes,
-                },
-                "tmpfs_bytes": TMPFS_BYTES,
-                "hidden": [str(folder) for folder in self._sandbox.hidden],
-                "exposed": [str(folder) for folder in self._sandbox.exposed],
-            }
+            self._sandbox.fork_request(
+                uid=self._uid,
+                scratch=self._scratch,
+                sockets=self._sockets,
+                connection_file=self.connection_file,
+                env=env,
+            )
         )
         assert self.provisioner is not None
         provisioner: Any = self.provisioner

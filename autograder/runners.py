@@ -119,7 +119,7 @@ def _worker_sandbox(job: RunJob) -> Sandbox:
     """The worker's own sandbox for these limits: its own Python, probed once per process."""
     # Timeouts are the grader's to enforce (``run_notebook``), and a submission's last runs get
     # a shorter wall clock: they must not start another sandbox and warm process.
-    limits = dataclasses.replace(job.limits, cell_timeout=Limits.cell_timeout, run_timeout=Limits.run_timeout)
+    limits = job.limits.kernel_side()
     key = (limits, job.hidden, job.warm, job.preload)
     with _worker_lock:
         if key not in _worker_sandboxes:

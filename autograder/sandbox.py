@@ -19,7 +19,9 @@ engine, and must not slow a kernel down. So a kernel is started as
   run's processes, so a fork loop stops at the cap (root is exempt from that limit), and
   the kernel cannot read what the grader's user owns.
 - **setrlimit** (``prlimit``) caps address space, CPU seconds, processes and file size;
-  the wall clock and the output volume are enforced by the grader (``execute.py``).
+  the wall clock and the output volume are enforced by the grader (``execute.py``). Every
+  limit is declared once, as a field of ``Limits``; ``Limits.rlimits`` is the one conversion
+  to rlimits, for prlimit here and for the zygote's setrlimit alike.
 - The kernel talks to the grader over ZeroMQ IPC sockets in a folder mounted into the
   sandbox, never TCP; its environment is built from scratch, so no variable of the
   grader's is visible.
@@ -90,8 +92,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from .checks import COLLECT_ENV
 
@@ -129,29 +134,100 @@ class SandboxUnavailable(RuntimeError):
     """This machine cannot sandbox kernels; the message says what is missing."""
 
 
+MB = 1024 * 1024
+FIXED_RLIMITS: tuple[tuple[str, int], ...] = (("RLIMIT_CORE", 0),)
+"""Kernel-side limits that are not settings: no core dumps (a crash must not fill the disk)."""
+PER_UID_RLIMITS = frozenset({"RLIMIT_NPROC"})
+"""Limits that count a uid's processes, not the kernel's: only meaningful when the run has a
+uid of its own (as root); as an ordinary user they would count the instructor's processes."""
+
+
+def limit(
+    default: float,
+    unit: str,
+    doc: str,
+    *,
+    rlimit: str | None = None,
+    scale: int = 1,
+    audit: str | None = None,
+) -> Any:
+    """Declare one field of ``Limits``: everything about a limit lives in this one call.
+
+    ``rlimit`` names the ``resource.RLIMIT_*`` the kernel is held to (the value times
+    ``scale``), for cold kernels (prlimit) and warm ones (the zygote's setrlimit) alike;
+    without it the grader enforces the limit itself. ``audit`` is its key in the audit line
+    (default: the field's name). The config name is the field's name: ``c.Autograder.<name>``.
+    """
+    metadata = {"unit": unit, "doc": doc, "rlimit": rlimit, "scale": scale, "audit": audit}
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Limits:
-    """What one notebook run may use. Defaults suit the curriculum; see jupyter_config.py."""
+    """What one notebook run may use: each limit declared once, here (see ``limit``).
 
-    cell_timeout: float = 60.0
-    run_timeout: float = 300.0
-    memory_mb: int = 4096
-    cpu_seconds: int = 600
-    processes: int = 64
-    file_size_mb: int = 64
-    output_kb: int = 1024
-    """Output the grader keeps from one run; past it outputs are dropped and the run ends."""
+    Adding a field is the whole change: ``read_limits`` reads it from ``jupyter_config.py``,
+    ``rlimits`` hands it to prlimit (cold kernels) and the zygote (warm ones), ``describe``
+    puts it in the audit line.
+    """
+
+    cell_timeout: float = limit(
+        60.0, "s", "seconds one cell may run before it is interrupted", audit="cell_timeout_s"
+    )
+    run_timeout: float = limit(
+        300.0, "s", "seconds for one whole notebook run, kernel start included", audit="run_timeout_s"
+    )
+    memory_mb: int = limit(
+        4096, "MB", "address space of the kernel and its children", rlimit="RLIMIT_AS", scale=MB
+    )
+    cpu_seconds: int = limit(600, "s", "CPU time of the kernel process", rlimit="RLIMIT_CPU", audit="cpu_s")
+    processes: int = limit(
+        64, "", "processes and threads the sandbox's uid may have at once", rlimit="RLIMIT_NPROC"
+    )
+    file_size_mb: int = limit(
+        64, "MB", "largest file the notebook may write", rlimit="RLIMIT_FSIZE", scale=MB
+    )
+    output_kb: int = limit(
+        1024, "KB", "output the grader keeps from one run; past it outputs are dropped and the run ends"
+    )
+
+    def rlimits(self, *, own_uid: bool = True) -> list[tuple[str, int]]:
+        """The kernel-side limits as (``resource.RLIMIT_*`` name, value) pairs: the one
+        conversion, used by ``Sandbox.command`` (prlimit) and the zygote (setrlimit).
+
+        ``own_uid`` is False when the run shares the instructor's uid (not root): then the
+        per-uid limits (``PER_UID_RLIMITS``) are left out."""
+        pairs = [
+            (f.metadata["rlimit"], int(getattr(self, f.name)) * f.metadata["scale"])
+            for f in fields(self)
+            if f.metadata.get("rlimit")
+        ]
+        pairs += FIXED_RLIMITS
+        return [(name, value) for name, value in pairs if own_uid or name not in PER_UID_RLIMITS]
+
+    def kernel_side(self) -> Limits:
+        """These limits with every grader-enforced one (no ``rlimit``) at its default: all a
+        sandbox and its warm zygote depend on, so runs that differ only in a wall clock (a
+        submission's last runs get a shorter one) share one sandbox."""
+        grader_side = {f.name: f.default for f in fields(self) if not f.metadata.get("rlimit")}
+        return replace(self, **grader_side)
 
     def describe(self) -> dict[str, float | int]:
-        return {
-            "cell_timeout_s": self.cell_timeout,
-            "run_timeout_s": self.run_timeout,
-            "memory_mb": self.memory_mb,
-            "cpu_s": self.cpu_seconds,
-            "processes": self.processes,
-            "file_size_mb": self.file_size_mb,
-            "output_kb": self.output_kb,
-        }
+        """The audit line's record of these limits, keyed as the declaration says."""
+        return {f.metadata.get("audit") or f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def read_limits(config: Mapping[str, Any], cls: type[Limits] = Limits) -> Limits:
+    """Every field of ``cls`` from the ``c.Autograder`` section: a limit not set keeps its
+    default; each value is converted to the field's declared type."""
+    types = typing.get_type_hints(cls)
+    values = {f.name: types[f.name](config[f.name]) for f in fields(cls) if f.name in config}
+    return cls(**values)
+
+
+def prlimit_arguments(pairs: list[tuple[str, int]]) -> list[str]:
+    """prlimit's options for (``RLIMIT_*`` name, value) pairs: ``RLIMIT_AS`` is ``--as``."""
+    return [f"--{name.removeprefix('RLIMIT_').lower()}={value}" for name, value in pairs]
 
 
 def allocate_uid() -> int:
@@ -255,17 +331,9 @@ class Sandbox:
         drops to the run's own uid before the kernel starts. As an ordinary user, bwrap
         makes a user namespace and the kernel keeps the user's uid.
         """
-        mb = 1024 * 1024
-        limits = [
-            "prlimit",
-            f"--as={self.limits.memory_mb * mb}",
-            f"--cpu={self.limits.cpu_seconds}",
-            f"--fsize={self.limits.file_size_mb * mb}",
-            "--core=0",
-        ]
-        as_root = os.geteuid() == 0
+        as_root = os.geteuid() == 0  # only then has the run a uid of its own
+        limits = ["prlimit", *prlimit_arguments(self.limits.rlimits(own_uid=as_root))]
         if as_root:
-            limits.append(f"--nproc={self.limits.processes}")  # counts the run's uid only
             namespaces = [
                 "--unshare-ipc",
                 "--unshare-pid",
@@ -285,6 +353,24 @@ class Sandbox:
         # namespace, and quit; --die-with-parent does that job instead.
         bwrap += ["--unsetenv", "JPY_PARENT_PID", "--chdir", str(scratch), "--"]
         return [*limits, "--", *bwrap, *drop, *argv]
+
+    def fork_request(
+        self, *, uid: int, scratch: Path, sockets: Path, connection_file: str, env: dict[str, str]
+    ) -> dict[str, Any]:
+        """What the warm zygote needs to fork one kernel (``zygote.py``'s protocol): the warm
+        counterpart of ``command``, with the same limits as (``RLIMIT_*`` name, value) pairs."""
+        return {
+            "uid": uid,
+            "scratch": str(scratch),
+            "sockets": str(sockets),
+            "connection_file": connection_file,
+            "stderr": str(sockets / "kernel-stderr.log"),
+            "env": env,
+            "rlimits": self.limits.rlimits(),  # a fork always has a uid of its own (root only)
+            "tmpfs_bytes": TMPFS_BYTES,
+            "hidden": [str(folder) for folder in self.hidden],
+            "exposed": [str(folder) for folder in self.exposed],
+        }
 
     def environment(self, scratch: Path, extra: dict[str, str]) -> dict[str, str]:
         """The kernel's whole environment, built from nothing."""

@@ -29,7 +29,8 @@ With ``--trusted`` (for our own solution notebooks, never learner code) it runs 
 bubblewrap and its forks skip the isolation: they only get a fresh process.
 
 Protocol: one JSON object per line. Requests on stdin ``{"id", "uid", "scratch",
-"sockets", "connection_file", "stderr", "env", "limits", "tmpfs_bytes", "runs_root"}``;
+"sockets", "connection_file", "stderr", "env", "rlimits", "tmpfs_bytes", "runs_root"}``
+(``rlimits``: the pairs of ``Limits.rlimits``, the ones prlimit gets for a cold kernel);
 on stdout ``{"ready": ...}`` once, then ``{"id", "pid"}`` (or ``{"id", "error"}``) per
 request and ``{"exit": pid, "code": code}`` when a run's PID 1 ends.
 """
@@ -83,7 +84,7 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 
 
 def _prctl(option: int, value: int) -> int:
-    return _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0)
+    return int(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0))
 
 
 def preload(modules: list[str]) -> list[str]:
@@ -146,18 +147,15 @@ def _isolate(request: dict[str, Any]) -> None:
     socket.sethostname("sandbox")
 
 
+def _apply_limits(request: dict[str, Any]) -> None:
+    """The run's rlimits, as ``Limits.rlimits`` converted them: (``RLIMIT_*`` name, value)."""
+    for name, value in request["rlimits"]:
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
 def _drop_privileges(request: dict[str, Any]) -> None:
     """In the kernel process: limits, then the run's own uid with no way back."""
-    limits = request["limits"]
-    mb = 1024 * 1024
-    for which, value in (
-        (resource.RLIMIT_AS, limits["memory_mb"] * mb),
-        (resource.RLIMIT_CPU, limits["cpu_seconds"]),
-        (resource.RLIMIT_FSIZE, limits["file_size_mb"] * mb),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NPROC, limits["processes"]),
-    ):
-        resource.setrlimit(which, (value, value))
+    _apply_limits(request)
     for cap in range(64):
         if _prctl(PR_CAPBSET_DROP, cap) != 0:
             break  # past the last capability this kernel knows
