@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .comparators import check_options, expected_for, spec_for
 from .encode import encode
 
 MIME_TYPE = "application/vnd.autograder.check+json"
@@ -47,6 +48,8 @@ def check(
     threshold: float | None = None,
     labels: Any = None,
     exact_type: bool = False,
+    kind: str | None = None,
+    **options: Any,
 ) -> None:
     """Report ``value`` for the check ``name``.
 
@@ -54,20 +57,20 @@ def check(
     ``rtol``, reading equivalent containers as the same (a list, a tuple, an array or a
     Series of numbers; an int for a float; see ``compare.py``). Pass ``exact_type=True``
     only where the exercise's prompt states the type (and a visible assert says so
-    first): then a list is not an array, nor an int a float. With ``metric`` ("r2",
-    "rmse", "mae", "accuracy" or "roc_auc") and ``threshold``, the value is a vector of
-    predictions scored against ``labels``; the labels the solution notebook reports are
-    the ones used, never the learner's.
+    first): then a list is not an array, nor an int a float. With ``metric`` (one of
+    ``comparators.metric_names()``, listed in docs/AUTHORING.md) and ``threshold``, the
+    value is a vector of predictions scored against ``labels``; the labels the solution
+    notebook reports are the ones used, never the learner's. ``kind`` and ``options``
+    reach the other comparators ``comparators.py`` declares.
     """
-    if metric is not None:
-        if threshold is None:
-            raise ValueError(f"check {name!r}: a metric check needs a threshold")
-        spec: dict[str, Any] = {"kind": "metric", "metric": metric, "threshold": float(threshold)}
-    else:
-        spec = {"kind": "close", "atol": float(atol), "rtol": float(rtol), "exact_type": bool(exact_type)}
+    unknown = sorted(set(options) - check_options())
+    if unknown:
+        raise TypeError(f"check() got unexpected keyword arguments {unknown}; see docs/AUTHORING.md")
+    given = {"atol": atol, "rtol": rtol, "metric": metric, "threshold": threshold, "labels": labels}
+    comparator, spec = spec_for(name, {**given, "exact_type": exact_type, **options}, kind)
     payload: dict[str, Any] = {"name": name, "value": encode(value), "spec": spec, "hint": hint}
-    if metric is not None:
-        payload["labels"] = encode(labels)
+    if comparator.side != "value":
+        payload[comparator.side] = encode({**given, **options}.get(comparator.side))
     outcome = None if os.environ.get(COLLECT_ENV) == "1" else _compare_with_local_reference(payload)
     if outcome is None:
         summary = f"• {name}: value recorded for grading"
@@ -86,7 +89,7 @@ def _display(payload: dict[str, Any], summary: str) -> None:
     except ImportError:  # plain Python, outside any kernel
         print(summary)
         return
-    display({MIME_TYPE: payload, "text/plain": summary}, raw=True)
+    display({MIME_TYPE: payload, "text/plain": summary}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def course_root(start: Path | None = None) -> Path | None:
@@ -137,6 +140,4 @@ def _compare_with_local_reference(payload: dict[str, Any]) -> Any:
             return None  # not the default parameters: no reference here
     from .compare import compare
 
-    spec = reference["spec"]
-    expected = reference.get("labels") if spec.get("kind") == "metric" else reference.get("value")
-    return compare(payload["value"], expected, spec)
+    return compare(payload["value"], expected_for(reference), reference["spec"])

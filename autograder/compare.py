@@ -6,11 +6,12 @@ comparator spec comes from that reference run too, never from the learner's repo
 Reasons returned here are shown to learners, so they describe *what* differs (type,
 shape, how many entries) and never the expected value.
 
-:func:`compare` is the only entry point scoring uses. It checks the learner's value
-against the complete encoded format first (``report_schema.py``), so a report that lies
-about its shape or leaves out a key fails with a reason instead of being zipped against
-the reference, and it never raises: whatever JSON a kernel sends, the answer is an
-:class:`Outcome`.
+Which comparators and metrics exist is declared once, in ``comparators.py``; this module
+holds the machinery they share. :func:`compare` is the only entry point scoring uses. It
+checks the learner's value against the complete encoded format first
+(``report_schema.py``), so a report that lies about its shape or leaves out a key fails
+with a reason instead of being zipped against the reference, and it never raises:
+whatever JSON a kernel sends, the answer is an :class:`Outcome`.
 
 **Which types count as the same.** Unless the check says ``exact_type=True`` (for an
 exercise whose prompt fixes the type, and whose visible asserts say so first), values
@@ -35,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from .comparators import DEFAULT_KIND, Metric, comparator_named, metric_named, metric_names
+from .comparators import METRICS_HIGHER_IS_BETTER as METRICS_HIGHER_IS_BETTER  # for older callers
 from .encode import Encoded, describe, type_name
 from .report_schema import value_problem
 
-METRICS_HIGHER_IS_BETTER = {"r2": True, "accuracy": True, "roc_auc": True, "rmse": False, "mae": False}
 MAX_REASON = 500
 """Longest reason a learner is shown; longer ones are cut (they would only echo data)."""
 
@@ -70,32 +72,25 @@ def compare(actual: Any, expected: Any, spec: Any) -> Outcome:
 
 def _compare(actual: Any, expected: Any, spec: Any) -> Outcome:
     if not isinstance(spec, dict):
-        return _authoring("its comparator spec is not a JSON object")
+        return authoring_error("its comparator spec is not a JSON object")
     problem = value_problem(actual)
     if problem is not None:
         return Outcome(False, f"the reported value is malformed: {problem}")
     if value_problem(expected) is not None:
-        return _authoring("its reference value is malformed")
-    kind = spec.get("kind", "close")
-    if kind == "close":
-        atol, rtol = _tolerance(spec.get("atol", 1e-6)), _tolerance(spec.get("rtol", 1e-6))
-        if atol is None or rtol is None:
-            return _authoring("its tolerance is not a non-negative number")
-        return compare_close(actual, expected, atol, rtol, exact_type=spec.get("exact_type") is True)
-    if kind == "metric":
-        metric, threshold = spec.get("metric"), _tolerance(spec.get("threshold"), signed=True)
-        if metric not in METRICS_HIGHER_IS_BETTER or threshold is None:
-            return _authoring("its metric or threshold is not one the grader knows")
-        return compare_metric(actual, expected, metric, threshold)
-    return _authoring("its comparator kind is unknown")
+        return authoring_error("its reference value is malformed")
+    comparator = comparator_named(spec.get("kind", DEFAULT_KIND))  # comparators.py declares them
+    if comparator is None:
+        return authoring_error("its comparator kind is unknown")
+    return comparator.compare(actual, expected, spec)
 
 
-def _authoring(what: str) -> Outcome:
+def authoring_error(what: str) -> Outcome:
+    """A failed check that blames the reference, not the learner (comparators use it too)."""
     reason = f"the grader's reference for this check is unusable: {what} (an authoring error, not yours)"
     return Outcome(False, reason)
 
 
-def _tolerance(x: Any, *, signed: bool = False) -> float | None:
+def tolerance(x: Any, *, signed: bool = False) -> float | None:
     """A spec's tolerance or threshold as a finite float (None if it is not one)."""
     if type(x) not in (int, float):
         return None
@@ -243,20 +238,21 @@ def _compare_arrays(actual: Encoded, expected: Encoded, atol: float, rtol: float
 
 def _missing(node: Encoded) -> bool:
     """A missing array entry: None (also pd.NA, see ``encode.py``) or a float NaN."""
-    return node["type"] == "none" or (node["type"] == "float" and node["value"] == "nan")
+    return bool(node["type"] == "none" or (node["type"] == "float" and node["value"] == "nan"))
 
 
 def _entries(array: Encoded) -> list[Encoded]:
     """The entries of a validated ndarray as encoded values (object arrays already are)."""
     if array["dtype"] == "object":
-        return array["data"]
+        entries: list[Encoded] = array["data"]
+        return entries
     return [{"type": array["dtype"], "value": x} for x in array["data"]]
 
 
 def _default_index(series: Encoded) -> bool:
     """True when a Series' index is 0, 1, ..., n-1: it then carries no information."""
     index = series["index"]
-    return index["dtype"] == "int" and index["data"] == list(range(len(index["data"])))
+    return bool(index["dtype"] == "int" and index["data"] == list(range(len(index["data"]))))
 
 
 def _compare_series(actual: Encoded, expected: Encoded, atol: float, rtol: float, exact: bool) -> Outcome:
@@ -435,49 +431,38 @@ def prediction_vector(encoded: Any) -> np.ndarray | None:
     return _vector(flat)
 
 
-def metric_value(metric: str, predictions: np.ndarray, labels: np.ndarray) -> float:
-    """The competition-style metric of ``predictions`` against ``labels``."""
-    if metric == "accuracy":
-        return float(np.mean(predictions == labels))
-    if metric == "roc_auc":  # the Mann-Whitney statistic: P(score of a positive > score of a negative)
-        from scipy.stats import rankdata
+def _metric(name: str) -> Metric:
+    """The registered metric ``name``; ValueError naming the known ones if there is none."""
+    found = metric_named(name)
+    if found is None:
+        raise ValueError(f"unknown metric {name!r}; use one of {sorted(metric_names())}")
+    return found
 
-        positive = labels.astype(float) == 1.0
-        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-        if not n_pos or not n_neg:
-            return 0.5
-        ranks = rankdata(predictions.astype(float))
-        return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    diff = predictions.astype(float) - labels.astype(float)
-    if metric == "rmse":
-        return float(np.sqrt(np.mean(diff**2)))
-    if metric == "mae":
-        return float(np.mean(np.abs(diff)))
-    if metric == "r2":
-        total = float(np.sum((labels - labels.mean()) ** 2))
-        return 1.0 - float(np.sum(diff**2)) / total if total else 0.0
-    raise ValueError(f"unknown metric {metric!r}; use one of {sorted(METRICS_HIGHER_IS_BETTER)}")
+
+def metric_value(metric: str, predictions: np.ndarray, labels: np.ndarray) -> float:
+    """The competition-style metric of ``predictions`` against ``labels`` (see comparators.py)."""
+    return _metric(metric).score(predictions, labels)
 
 
 def compare_metric(actual: Encoded, labels: Encoded, metric: str, threshold: float) -> Outcome:
     """Score predictions (an array, list, tuple or Series) against hidden labels."""
     truth = _flatten(labels, series=True)
     if truth is None or len(truth.shape) != 1 or not truth.values:
-        return _authoring("it has no labels")
+        return authoring_error("it has no labels")
     predictions = _flatten(actual, series=True)
     if predictions is None or actual["type"] in _SCALAR_KINDS:
         return Outcome(False, f"expected an array of predictions, got {describe(actual)}")
     if predictions.shape != truth.shape:
         return Outcome(False, f"wrong number of predictions: got shape {predictions.shape}")
     numeric = ("int", "float", "bool")
-    if metric != "accuracy" and (predictions.kind not in numeric or truth.kind not in numeric):
+    if _metric(metric).numbers_only and (predictions.kind not in numeric or truth.kind not in numeric):
         got = _kind_words(predictions.kind)
         return Outcome(False, f"the predictions must be numbers for {metric}, got {got} values")
     p, t = _vector(predictions), _vector(truth)
     if p.dtype == float and not np.all(np.isfinite(p)):
         return Outcome(False, "some predictions are NaN or infinite")
     score = metric_value(metric, p, t)
-    higher = METRICS_HIGHER_IS_BETTER[metric]
+    higher = _metric(metric).higher_is_better
     if (score >= threshold) if higher else (score <= threshold):
         return Outcome(True, f"{metric} = {score:.4g}")
     side = "at least" if higher else "at most"
