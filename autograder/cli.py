@@ -227,12 +227,12 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _state_cell(phase: PhaseProgress) -> str:
-    if phase.state == "mastered":
+    if phase.mastered:
         return "mastered"
-    if phase.state.startswith("unlocked"):
+    if phase.unlocked:
         done = [a.latest_score for a in phase.assignments if a.latest_score is not None]
         suffix = f" ({done[0]:.0%} so far)" if done else ""
-        return ("unlocked (notebooks coming)" if "planned" in phase.state else "unlocked") + suffix
+        return ("unlocked (notebooks coming)" if phase.planned else "unlocked") + suffix
     return "locked"
 
 
@@ -267,8 +267,8 @@ def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
         print(learner.ljust(width) + "  " + "  ".join(_state_cell(p).ljust(w) for p, w in zip(items, cols)))
     for learner, items in progress.items():
         print()
-        current = next((p for p in items if p.state != "mastered"), None)
-        done = [p.phase for p in items if p.state == "mastered"]
+        current = next((p for p in items if not p.mastered), None)
+        done = [p.phase for p in items if p.mastered]
         if current is None:
             print(f"{learner}: has mastered every phase")
             continue
@@ -277,7 +277,7 @@ def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
         if current.missing_prerequisites:
             needs = ", ".join(current.missing_prerequisites)
             print(f"{learner}: {current.phase} is locked until {needs} is mastered")
-        elif "planned" in current.state:
+        elif current.planned:
             print(f"{learner}: {current.phase} is unlocked; its notebooks are coming")
         else:
             index = items.index(current)

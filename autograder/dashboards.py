@@ -26,7 +26,7 @@ import nbformat
 from .charts import Chart, bar_chart, count_ticks, heatmap, histogram, line_chart
 from .config import Settings
 from .curriculum import Assignment, Curriculum, NotebookSpec
-from .evidence import EvidenceRecord, iter_records, known_learners
+from .evidence import CellResult, EvidenceRecord, RunResult, iter_records, known_learners, latest_record
 from .mastery import Gap, PhaseProgress, phase_progress
 from .reports import grade_cells
 from .storage import write_bytes_atomic
@@ -115,7 +115,7 @@ class LearnerView:
 
 @functools.lru_cache(maxsize=256)
 def _grade_cells(path: Path, mtime_ns: int) -> tuple[tuple[str, float], ...]:
-    nb = nbformat.read(str(path), as_version=4)
+    nb = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
     return tuple(
         (str(c.metadata.nbgrader["grade_id"]), float(c.metadata.nbgrader.get("points", 0) or 0))
         for c in grade_cells(nb)
@@ -137,46 +137,44 @@ def exercise_order(curriculum: Curriculum, assignment_id: str, spec: NotebookSpe
     return []
 
 
-def _seed(run: dict, index: int) -> str:
-    seed = run.get("parameters", {}).get("seed")
+def _seed(run: RunResult, index: int) -> str:
+    seed = run.seed
     return str(seed) if seed is not None else f"set {index + 1}"
 
 
-def _problem(cell: dict) -> str:
-    if cell.get("error"):
-        return str(cell["error"])
-    for check in cell.get("checks", []):
-        if not check.get("passed"):
-            hint = f" Hint: {check['hint']}" if check.get("hint") else ""
-            return f"{check.get('name')}: {check.get('reason')}.{hint}"
+def _problem(cell: CellResult) -> str:
+    if cell.error:
+        return str(cell.error)
+    for check in cell.checks:
+        if not check.passed:
+            hint = f" Hint: {check.hint}" if check.hint else ""
+            return f"{check.name}: {check.reason}.{hint}"
     return ""
 
 
 def _notebook_view(
     curriculum: Curriculum, assignment: Assignment, spec: NotebookSpec, latest: EvidenceRecord | None
 ) -> NotebookView:
-    nb = (latest.data.get("notebooks", {}) if latest else {}).get(spec.name) or {}
-    runs = nb.get("runs") or []
+    nb = latest.record.notebooks.get(spec.name) if latest else None
+    runs = nb.runs if nb else []
     seeds = [_seed(run, i) for i, run in enumerate(runs)]
-    view = NotebookView(spec, status=nb.get("message") or nb.get("status", "") if latest else "")
+    view = NotebookView(spec, status=(nb.message or nb.status) if nb else "")
     for seed, run in zip(seeds, runs):
-        cells = run["cells"].values()
-        total = sum(c["points"] for c in cells)
-        view.scores[seed] = sum(c["score"] for c in cells) / total if total else 1.0
+        view.scores[seed] = run.fraction
     order = exercise_order(curriculum, assignment.id, spec)
     known = {gid for gid, _ in order}
     for run in runs:  # an exercise the release no longer has still shows, after the others
-        order += [(gid, float(c["points"])) for gid, c in run["cells"].items() if gid not in known]
-        known |= set(run["cells"])
+        order += [(gid, float(c.points)) for gid, c in run.cells.items() if gid not in known]
+        known |= set(run.cells)
     for grade_id, points in order:
         exercise = ExerciseView(assignment.id, spec.name, grade_id, points, grade_id in spec.core)
         for seed, run in zip(seeds, runs):
-            cell = run["cells"].get(grade_id)
+            cell = run.cells.get(grade_id)
             if cell is None:
                 exercise.scores[seed] = None
                 continue
-            exercise.scores[seed] = cell["score"] / cell["points"] if cell["points"] else 1.0
-            if not exercise.problem and cell["score"] < cell["points"]:
+            exercise.scores[seed] = cell.fraction
+            if not exercise.problem and not cell.full_marks:
                 exercise.problem = _problem(cell)
         view.exercises.append(exercise)
     return view
@@ -192,8 +190,7 @@ def learner_view(curriculum: Curriculum, learner: str, records: list[EvidenceRec
         views = []
         for item in progress.assignments:
             assignment = curriculum.assignment(item.assignment)
-            mine = [r for r in records if r.assignment == assignment.id]
-            latest = max(mine, key=lambda r: r.graded_at) if mine else None
+            latest = latest_record(records, assignment.id)
             notebooks = [
                 _notebook_view(curriculum, assignment, spec, latest) for spec in assignment.notebooks
             ]
@@ -211,8 +208,8 @@ def learner_view(curriculum: Curriculum, learner: str, records: list[EvidenceRec
         )
         missing = [titles.get(p, p) for p in progress.missing_prerequisites]
         phases.append(PhaseView(progress, rule.min_notebook_score, text, missing, views))
-    latest = max((r.graded_at for r in records), default=None)
-    return LearnerView(learner, curriculum.title, len(records), latest, phases, next_step(phases))
+    last_graded = max((r.graded_at for r in records), default=None)
+    return LearnerView(learner, curriculum.title, len(records), last_graded, phases, next_step(phases))
 
 
 def next_step(phases: list[PhaseView]) -> NextStep | None:
@@ -220,15 +217,14 @@ def next_step(phases: list[PhaseView]) -> NextStep | None:
     that is not at full marks on every parameter set; ``None`` once every phase is mastered.
     """
     for phase in phases:
-        state = phase.progress.state
-        if state == "mastered":
+        if phase.progress.mastered:
             continue
         title = phase.progress.title
-        if state == "locked":
+        if phase.progress.locked:
             return NextStep(
                 phase.progress.phase, f"{title} is locked until {', '.join(phase.requires)} is mastered"
             )
-        if "planned" in state:
+        if phase.progress.planned:
             return NextStep(phase.progress.phase, f"{title} is unlocked; its notebooks are coming")
         for assignment in phase.assignments:
             for nb in assignment.notebooks:
@@ -359,9 +355,9 @@ def _assignment_html(view: AssignmentView) -> str:
 def _phase_html(phase: PhaseView) -> str:
     p = phase.progress
     parts = [f'<section id="{esc(p.phase)}"><h2>{esc(p.title)} {_badge(p.state)}</h2>']
-    if p.state == "locked":
+    if p.locked:
         parts.append(f"<p>Locked: it needs <b>{esc(', '.join(phase.requires))}</b> mastered first.</p>")
-    elif "planned" in p.state:
+    elif p.planned:
         parts.append("<p>Unlocked; its notebooks are coming.</p>")
     parts.append(f'<p class="muted">Mastery means {esc(phase.rule)}.</p>')
     chart = _notebook_chart(phase)
@@ -379,9 +375,9 @@ def _phase_html(phase: PhaseView) -> str:
     for a in phase.assignments:
         if a.records:
             parts.append(_assignment_html(a))
-        elif p.state != "locked":
+        elif not p.locked:
             parts.append(f"<p>{esc(a.assignment.id)}: no graded submission yet.</p>")
-    if p.state == "locked" and not any(a.records for a in phase.assignments):
+    if p.locked and not any(a.records for a in phase.assignments):
         titles = [nb.spec.title for a in phase.assignments for nb in a.notebooks]
         if titles:
             parts.append("<ul>" + "".join(f"<li>{esc(t)}</li>" for t in titles) + "</ul>")
@@ -411,7 +407,7 @@ def render_progress_page(view: LearnerView) -> str:
     rows = []
     for phase in view.phases:
         p = phase.progress
-        why = f"needs {', '.join(phase.requires)} mastered" if p.state == "locked" else ""
+        why = f"needs {', '.join(phase.requires)} mastered" if p.locked else ""
         rows.append([f'<a href="#{esc(p.phase)}">{esc(p.title)}</a>', _badge(p.state), esc(why)])
     parts.append(_table(["Phase", "State", "Why"], rows))
     parts += [_phase_html(phase) for phase in view.phases]
@@ -491,9 +487,9 @@ def class_view(
         if phase.id not in keep:
             continue
         states = [v.phases[i] for v in views.values()]
-        stuck = Counter()
+        stuck: Counter[str] = Counter()
         for state in states:
-            if state.progress.state == "unlocked":
+            if state.progress.state == "unlocked":  # open and ready, not mastered
                 stuck.update(x.label for x in state.exercises if not x.full_marks)
         order = {x.label: k for state in states for k, x in enumerate(state.exercises)}
         blockers = sorted(stuck.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))
@@ -501,9 +497,9 @@ def class_view(
             PhaseStats(
                 phase.id,
                 phase.title,
-                sum(s.progress.state == "locked" for s in states),
-                sum(s.progress.state.startswith("unlocked") for s in states),
-                sum(s.progress.state == "mastered" for s in states),
+                sum(s.progress.locked for s in states),
+                sum(s.progress.unlocked for s in states),
+                sum(s.progress.mastered for s in states),
                 blockers,
             )
         )
@@ -516,8 +512,8 @@ def class_view(
                 key = (item.id, spec.name, grade_id)
                 exercises[key] = ExerciseStats(item.id, spec.name, grade_id, grade_id in spec.core, [], 0)
     for view in views.values():
-        for phase in view.phases:
-            for a in phase.assignments:
+        for phase_view in view.phases:
+            for a in phase_view.assignments:
                 if not a.records:
                     continue
                 for x in (x for nb in a.notebooks for x in nb.exercises):
@@ -558,7 +554,7 @@ def mastery_over_time(
         for i, day in enumerate(dates):
             if day in own:
                 upto = [r for r in recs if r.graded_at[:10] <= day]
-                mastered = {p.phase for p in phase_progress(curriculum, upto) if p.state == "mastered"}
+                mastered = {p.phase for p in phase_progress(curriculum, upto) if p.mastered}
             for p in titled:
                 counts[p.title][i] += p.id in mastered
     return dates, counts

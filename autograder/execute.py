@@ -157,7 +157,7 @@ class GradingClient(PapermillNotebookClient):
         out = output_node(msg)
         if out is None:
             return None
-        if self.clear_before_next_output:
+        if self.clear_before_next_output:  # type: ignore[has-type]  # nbclient's untyped attribute
             outs[:] = []
             self.clear_display_id_mapping(cell_index)
             self.clear_before_next_output = False

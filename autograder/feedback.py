@@ -13,7 +13,7 @@ from jinja2 import Environment, select_autoescape
 
 from .config import Settings
 from .curriculum import Curriculum
-from .evidence import EvidenceRecord, iter_records
+from .evidence import EvidenceRecord, iter_records, latest_record
 from .mastery import assignment_progress
 from .storage import write_bytes_atomic
 
@@ -40,7 +40,7 @@ td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertic
  {{ "%g"|format(run.score) }} / {{ "%g"|format(run.max_score) }}</h2>
 {% if run.status != "completed" %}<p class="fail">Run {{ run.status }}: {{ run.reason }}</p>{% endif %}
 <table><tr><th>Exercise</th><th>Score</th><th>What to look at</th></tr>
-{% for cell in run.cells %}
+{% for cell in run.cells.values() %}
 <tr><td>{{ cell.grade_id }}</td>
 <td class="{{ 'pass' if cell.score >= cell.points else 'fail' }}">{{ "%g"|format(cell.score) }} / {{ "%g"|format(cell.points) }}</td>
 <td>{% if cell.error %}<div class="fail">{{ cell.error }}</div>{% endif %}
@@ -59,28 +59,15 @@ FEEDBACK_SUFFIX = ".mastery.html"
 
 def _render(record: EvidenceRecord, notebook: str, title: str, mastered: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=True))
-    nb = record.data["notebooks"][notebook]
-    runs = []
-    for run in nb.get("runs", []):
-        cells = list(run["cells"].values())
-        runs.append(
-            {
-                "parameters": run["parameters"],
-                "status": run["status"],
-                "reason": run["reason"],
-                "score": sum(c["score"] for c in cells),
-                "max_score": sum(c["points"] for c in cells),
-                "cells": cells,
-            }
-        )
+    nb = record.record.notebooks[notebook]
     return env.from_string(_TEMPLATE).render(
         title=title,
         learner=record.learner,
         assignment=record.assignment,
         graded_at=record.graded_at,
-        message=nb.get("message", ""),
+        message=nb.message,
         mastered=mastered,
-        runs=runs,
+        runs=nb.runs,
     )
 
 
@@ -95,12 +82,13 @@ def write_feedback(
             f"no graded submission of {assignment_id!r} for {learner!r}; grade it first: "
             f"autograder grade {assignment_id} --learner {learner}"
         )
-    latest = max(records, key=lambda r: r.graded_at)
+    latest = latest_record(records, assignment_id)
+    assert latest is not None  # records holds this assignment's records only, and is not empty
     rule = curriculum.phase(assignment.phase_id).mastery
     mastered = assignment_progress(assignment, rule, records).mastered
     written = []
     for spec in assignment.notebooks:
-        if spec.name not in latest.data["notebooks"]:
+        if spec.name not in latest.record.notebooks:
             continue
         html = _render(latest, spec.name, spec.title, mastered)
         # Beside nbgrader's own ``<notebook>.html`` (generate_feedback: scores, written answers

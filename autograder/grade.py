@@ -24,23 +24,35 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.utils import parse_utc
 
 from . import __version__
+from .comparators import expected_for
 from .compare import Outcome, compare
-from .config import Settings
+from .config import MalformedNotebook, Settings
 from .curriculum import Assignment, Curriculum, UnknownName
-from .evidence import EvidenceRecord, EvidenceWriter
+from .evidence import (
+    CellResult,
+    CheckResult,
+    EvidenceRecord,
+    EvidenceWriter,
+    GradingRecord,
+    ManualCell,
+    NotebookResult,
+    RunResult,
+    RunStatus,
+    Submission,
+    run_score,
+)
 from .execute import (
     ExecutedNotebook,
-    MalformedNotebook,
     default_parameters,
     read_notebook,
 )
@@ -60,82 +72,6 @@ from .storage import append_line, sha256_bytes, sha256_file, write_bytes_atomic
 
 
 @dataclass
-class CheckResult:
-    name: str
-    passed: bool
-    reason: str
-    hint: str
-
-
-@dataclass
-class CellResult:
-    grade_id: str
-    points: float
-    score: float
-    error: str = ""
-    checks: list[CheckResult] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    parameters: dict[str, Any]
-    status: str
-    reason: str
-    seconds: float
-    cells: dict[str, CellResult]
-
-    @property
-    def score(self) -> float:
-        return sum(c.score for c in self.cells.values())
-
-    @property
-    def max_score(self) -> float:
-        return sum(c.points for c in self.cells.values())
-
-
-@dataclass
-class ManualCell:
-    """A cell a person grades: a written answer (an nbgrader grade cell that is a solution cell).
-
-    It is recorded as ``nbgrader autograde`` records it (``SaveAutoGrades``): an answer
-    left as released gets an automatic 0 ("No response."); any other answer gets no
-    automatic score and waits in formgrader for a person (``needs_manual_grade``).
-    Our checks never score it, and a re-grade never touches the score an instructor
-    gave (``write_scores_batch``).
-
-    Our own scoring leaves these cells out: runs, the per-seed percentages, mastery and
-    our feedback cover the autograded test cells only, while nbgrader's gradebook (and
-    so formgrader and ``nbgrader export``) totals both. Why: mastery is what the
-    learner's code proves when it is re-run under fresh parameters, and a written
-    answer does not change with a seed; a person's score arrives later, outside any
-    grading run, while progress must stay a pure function of the evidence records a
-    run writes; and counting a pending answer as zero would lock a phase until someone
-    has time to read it. The record keeps, per written answer, its points and whether
-    it was answered, so reports can say what still waits for a person.
-    """
-
-    grade_id: str
-    points: float
-    answered: bool
-    auto_score: float | None
-    """What goes to the gradebook's ``auto_score``: 0 for no response, else None."""
-
-
-@dataclass
-class NotebookResult:
-    notebook: str
-    status: str  # graded | missing | malformed | wrong-notebook
-    message: str = ""
-    sha256: str = ""
-    tampering: list[str] = field(default_factory=list)
-    runs: list[RunResult] = field(default_factory=list)
-    manual: dict[str, ManualCell] = field(default_factory=dict)
-    """Written answers, graded by a person in formgrader (never part of ``runs``)."""
-    comments: dict[str, str | None] = field(default_factory=dict)
-    """nbgrader's automatic comment per answer cell: "No response." where left as released."""
-
-
-@dataclass
 class SubmissionResult:
     learner: str
     assignment: str
@@ -150,12 +86,8 @@ class SubmissionResult:
     """nbgrader's automatic comments per notebook and answer cell."""
 
     def score(self, run_index: int = 0) -> tuple[float, float]:
-        got = total = 0.0
-        for nb in self.notebooks:
-            if len(nb.runs) > run_index:
-                got += nb.runs[run_index].score
-                total += nb.runs[run_index].max_score
-        return got, total
+        """(score, points) over the notebooks under one parameter set (0: the default)."""
+        return run_score(self.notebooks, run_index)
 
     def recorded_score(self) -> tuple[float, float]:
         """The autograded points the gradebook records: each test cell's lowest over the seeds."""
@@ -236,7 +168,7 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
                     CheckResult(name, False, "not reported: the cell stopped before it", hint)
                 )
                 continue
-            expected = entry["labels"] if entry["spec"].get("kind") == "metric" else entry["value"]
+            expected = expected_for(entry)
             outcomes = [_compare_report(p, expected, entry["spec"]) for p in payloads]
             failed = [o for o in outcomes if not o.passed]
             if failed:
@@ -246,7 +178,8 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
         if expected_cell["checks"] and not result.error and all(c.passed for c in result.checks):
             result.score = points
         cells[grade_id] = result
-    return RunResult(run.parameters, run.outcome.status, run.outcome.reason, run.outcome.seconds, cells)
+    status = cast(RunStatus, run.outcome.status)  # execute's outcome names one of RunStatus
+    return RunResult(run.parameters, status, run.outcome.reason, run.outcome.seconds, cells)
 
 
 def _compare_report(payload: Any, expected: Any, spec: dict[str, Any]) -> Outcome:
@@ -285,9 +218,10 @@ def _submission_dir(settings: Settings, learner: str, assignment_id: str) -> Pat
 def _timestamp(folder: Path) -> datetime | None:
     path = folder / "timestamp.txt"
     try:
-        return parse_utc(path.read_text().strip())
+        stamp: datetime = parse_utc(path.read_text().strip())
     except (OSError, ValueError, TypeError):
         return None
+    return stamp
 
 
 def _is_autograded(cell: NotebookNode) -> bool:
@@ -324,7 +258,7 @@ def answer_comments(nb: NotebookNode) -> dict[str, str | None]:
 
 
 def _zero_run(
-    reference: Reference, status: str, reason: str, parameters: dict[str, Any] | None = None
+    reference: Reference, status: RunStatus, reason: str, parameters: dict[str, Any] | None = None
 ) -> RunResult:
     cells = {
         gid: CellResult(gid, float(cell["points"]), 0.0, error=reason)
@@ -450,6 +384,7 @@ def _grade_submission(
         if submitted.sha256:
             file_hashes[spec.file] = submitted.sha256
         if submitted.notebook is None:
+            assert submitted.status is not None  # read_submitted names why there is no notebook
             message = submitted.message
             results.append(_unrunnable(settings, assignment.id, spec.name, params, submitted.status, message))
             errors.append(message if submitted.status != "missing" else _not_submitted(label))
@@ -478,23 +413,9 @@ def _grade_submission(
         results.append(result)
     assert first_params is not None
     _copy_submission_files(settings, learner, assignment.id, folder)
-    submission_hash = sha256_bytes(repr(sorted(file_hashes.items())).encode())
-    record = {
-        "learner": learner,
-        "assignment": assignment.id,
-        "phase": assignment.phase_id,
-        "graded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "grader_version": __version__,
-        "submitted_at": (_timestamp(folder) or datetime.fromtimestamp(0, UTC)).isoformat(),
-        "submission": {"sha256": submission_hash, "files": file_hashes},
-        "source": {
-            spec.name: sha256_file(source_notebook(settings, assignment.id, spec.name))
-            for spec in assignment.notebooks
-        },
-        "parameter_sets": first_params,  # every notebook's own runs record their full parameters
-        "notebooks": {r.notebook: asdict(r) for r in results},
-        "errors": errors,
-    }
+    record = _grading_record(
+        settings, assignment, learner, folder, results, file_hashes, first_params, errors
+    )
     committed = evidence.commit(record)
     for r in results:  # formgrader's copies change only once the whole grading is stored
         default_run = committed.path / executed_path(r.notebook, r.runs[0].parameters) if r.runs else None
@@ -512,6 +433,36 @@ def _grade_submission(
     )
 
 
+def _grading_record(
+    settings: Settings,
+    assignment: Assignment,
+    learner: str,
+    folder: Path,
+    results: list[NotebookResult],
+    file_hashes: dict[str, str],
+    parameter_sets: list[dict[str, Any]],
+    errors: list[str],
+) -> GradingRecord:
+    """The evidence record of one grading: what was submitted, against which source, how it scored."""
+    submission_hash = sha256_bytes(repr(sorted(file_hashes.items())).encode())
+    return GradingRecord(
+        learner=learner,
+        assignment=assignment.id,
+        phase=assignment.phase_id,
+        graded_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        grader_version=__version__,
+        submitted_at=(_timestamp(folder) or datetime.fromtimestamp(0, UTC)).isoformat(),
+        submission=Submission(submission_hash, file_hashes),
+        source={
+            spec.name: sha256_file(source_notebook(settings, assignment.id, spec.name))
+            for spec in assignment.notebooks
+        },
+        parameter_sets=parameter_sets,  # every notebook's own runs record their full parameters
+        notebooks={r.notebook: r for r in results},
+        errors=errors,
+    )
+
+
 def gradebook_scores(result: NotebookResult) -> dict[str, float | None]:
     """What the gradebook records per cell: a test cell's lowest score over its runs (it earns
     its points only by passing under every parameter set), a written answer's automatic score."""
@@ -523,13 +474,17 @@ def gradebook_scores(result: NotebookResult) -> dict[str, float | None]:
     return scores
 
 
+Unrunnable = Literal["missing", "malformed", "wrong-notebook"]
+"""Why a submitted notebook could not be run (its ``NotebookResult`` and runs say so)."""
+
+
 @dataclass
 class Submitted:
     """One submitted notebook as read, or why it cannot be run (``status``, ``message``)."""
 
     notebook: NotebookNode | None
     sha256: str = ""
-    status: str = ""
+    status: Unrunnable | None = None
     """``missing``, ``malformed`` or ``wrong-notebook`` when there is no notebook to run."""
     message: str = ""
 
@@ -581,7 +536,7 @@ def _unrunnable(
     assignment_id: str,
     notebook: str,
     params: list[dict[str, Any]],
-    status: str,
+    status: Unrunnable,
     message: str,
 ) -> NotebookResult:
     """A notebook we could not run: every test cell scores zero, with the reason.

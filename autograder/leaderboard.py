@@ -10,6 +10,7 @@ learners see while the competition runs and the private score decides the rankin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -19,7 +20,7 @@ from .checks import MIME_TYPE
 from .compare import METRICS_HIGHER_IS_BETTER, metric_value, prediction_vector
 from .config import Settings
 from .curriculum import Assignment
-from .evidence import iter_records
+from .evidence import iter_records, latest_by_learner
 
 
 class LeaderboardError(LookupError):
@@ -35,10 +36,10 @@ class Entry:
     note: str = ""
 
 
-def _predictions(record_path, notebook: str, check: str, seed: object) -> np.ndarray | None:
+def _predictions(record_path: Path, notebook: str, check: str, seed: object) -> np.ndarray | None:
     path = record_path / "executed" / f"{notebook}.seed{seed}.ipynb"
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        nb = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
     except (OSError, ValueError):
         return None
     for cell in nb.cells:
@@ -64,17 +65,12 @@ def leaderboard(settings: Settings, assignment: Assignment) -> tuple[str, list[E
     truth = labels["target"].to_numpy()
     public = (labels["split"] == "public").to_numpy()
     notebook = competition.notebook.removesuffix(".ipynb")
-    latest: dict[str, object] = {}
-    for record in iter_records(settings):
-        if record.assignment == assignment.id:
-            current = latest.get(record.learner)
-            if current is None or record.graded_at > current.graded_at:  # type: ignore[attr-defined]
-                latest[record.learner] = record
+    latest = latest_by_learner(iter_records(settings), assignment.id)
     entries = []
     for learner, record in sorted(latest.items()):
-        seed = record.data["parameter_sets"][0].get("seed")  # type: ignore[attr-defined]
-        predictions = _predictions(record.path, notebook, competition.check, seed)  # type: ignore[attr-defined]
-        graded_at = record.graded_at  # type: ignore[attr-defined]
+        seed = record.record.parameter_sets[0].get("seed")
+        predictions = _predictions(record.path, notebook, competition.check, seed)
+        graded_at = record.graded_at
         if predictions is None or predictions.shape != truth.shape:
             entries.append(Entry(learner, None, None, graded_at, "no valid submission frame"))
             continue

@@ -11,10 +11,13 @@ exercises score full marks on every parameter set, and the record covers at leas
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .curriculum import Assignment, Curriculum, MasteryRule, Phase
-from .evidence import EvidenceRecord
+from .evidence import EvidenceRecord, NotebookResult, latest_record
+
+PhaseState = Literal["mastered", "unlocked", "unlocked (planned)", "locked"]
+"""A phase for one learner: mastered; open (its notebooks ready, or still planned); locked."""
 
 
 @dataclass
@@ -42,68 +45,86 @@ class AssignmentProgress:
 class PhaseProgress:
     phase: str
     title: str
-    state: str  # mastered | unlocked | unlocked (planned) | locked
+    state: PhaseState
     missing_prerequisites: list[str]
     assignments: list[AssignmentProgress]
     track: str | None = None
+
+    @property
+    def mastered(self) -> bool:
+        return self.state == "mastered"
+
+    @property
+    def locked(self) -> bool:
+        return self.state == "locked"
+
+    @property
+    def unlocked(self) -> bool:
+        """Open to the learner but not mastered (its notebooks ready, or still planned)."""
+        return self.state in ("unlocked", "unlocked (planned)")
+
+    @property
+    def planned(self) -> bool:
+        """Unlocked, but its notebooks are still to come."""
+        return self.state == "unlocked (planned)"
 
 
 def record_gaps(record: EvidenceRecord, assignment: Assignment, rule: MasteryRule) -> list[Gap]:
     """What this record lacks for mastery; empty when it proves mastery."""
     gaps: list[Gap] = []
-    data = record.data
-    sets = len(data.get("parameter_sets", []))
+    sets = len(record.record.parameter_sets)
     if sets < rule.min_parameter_sets:
         gaps.append(
             Gap("*", "*", f"graded under {sets} parameter set(s); mastery needs {rule.min_parameter_sets}")
         )
-    notebooks = data.get("notebooks", {})
+    notebooks = record.record.notebooks
     for spec in assignment.notebooks:
         nb = notebooks.get(spec.name)
-        if nb is None or not nb.get("runs"):
+        if nb is None or not nb.runs:
             gaps.append(Gap(spec.name, "*", "not graded in this submission"))
             continue
-        if nb.get("status") != "graded":
-            gaps.append(Gap(spec.name, "*", nb.get("message") or nb.get("status", "not graded")))
+        if nb.status != "graded":
+            gaps.append(Gap(spec.name, "*", nb.message or nb.status or "not graded"))
             continue
-        failing: dict[str, list[str]] = {}
-        short: list[str] = []
-        fractions = []
-        for run in nb["runs"]:
-            seed = run.get("parameters", {}).get("seed")
-            total = sum(c["points"] for c in run["cells"].values())
-            score = sum(c["score"] for c in run["cells"].values())
-            fractions.append(score / total if total else 1.0)
-            if total and score / total < rule.min_notebook_score:
-                short.append(f"{score / total:.0%} with seed {seed}")
-            for grade_id, cell in run["cells"].items():
-                if cell["score"] < cell["points"]:
-                    failing.setdefault(grade_id, []).append(str(seed))
-        if short:
-            seeds = [str(r.get("parameters", {}).get("seed")) for r in nb["runs"]]
-            gaps.append(
-                Gap(
-                    spec.name,
-                    "*",
-                    f"scored {', '.join(short)}; needs {rule.min_notebook_score:.0%} on every seed",
-                    seeds=seeds,
-                )
+        gaps += _notebook_gaps(nb, spec.name, spec.core, rule)
+    return gaps
+
+
+def _notebook_gaps(nb: NotebookResult, name: str, core_ids: tuple[str, ...], rule: MasteryRule) -> list[Gap]:
+    """A graded notebook's gaps: a seed below the threshold, default-seed-only passing, failed
+    exercises (each with the seeds it failed under)."""
+    gaps: list[Gap] = []
+    failing: dict[str, list[str]] = {}
+    short: list[str] = []
+    fractions = nb.fractions()
+    for run, fraction in zip(nb.runs, fractions, strict=True):
+        if run.max_score and fraction < rule.min_notebook_score:
+            short.append(f"{fraction:.0%} with seed {run.seed}")
+        for grade_id, cell in run.cells.items():
+            if not cell.full_marks:
+                failing.setdefault(grade_id, []).append(str(run.seed))
+    if short:
+        gaps.append(
+            Gap(
+                name,
+                "*",
+                f"scored {', '.join(short)}; needs {rule.min_notebook_score:.0%} on every seed",
+                seeds=[str(r.seed) for r in nb.runs],
             )
-        if len(fractions) > 1 and fractions[0] == 1.0 and min(fractions[1:]) < 1.0:
-            gaps.append(
-                Gap(
-                    spec.name,
-                    "*",
-                    "passes with the default seed only: compute every answer from the data the "
-                    "notebook is given, never copy a result",
-                )
+        )
+    if len(fractions) > 1 and fractions[0] == 1.0 and min(fractions[1:]) < 1.0:
+        gaps.append(
+            Gap(
+                name,
+                "*",
+                "passes with the default seed only: compute every answer from the data the "
+                "notebook is given, never copy a result",
             )
-        for grade_id, seeds in failing.items():
-            core = grade_id in spec.core and rule.core_full_marks
-            label = "core exercise, needs full marks" if core else "exercise"
-            gaps.append(
-                Gap(spec.name, grade_id, f"{label}: failed with seed {', '.join(seeds)}", seeds, core)
-            )
+        )
+    for grade_id, seeds in failing.items():
+        core = grade_id in core_ids and rule.core_full_marks
+        label = "core exercise, needs full marks" if core else "exercise"
+        gaps.append(Gap(name, grade_id, f"{label}: failed with seed {', '.join(seeds)}", seeds, core))
     return gaps
 
 
@@ -120,19 +141,16 @@ def _blocking(gaps: list[Gap], assignment: Assignment, rule: MasteryRule) -> boo
 def assignment_progress(
     assignment: Assignment, rule: MasteryRule, records: list[EvidenceRecord]
 ) -> AssignmentProgress:
-    mine = sorted((r for r in records if r.assignment == assignment.id), key=lambda r: r.graded_at)
-    if not mine:
+    """One assignment for one learner: mastered by any record; gaps and score from the latest."""
+    mine = [r for r in records if r.assignment == assignment.id]
+    latest = latest_record(mine, assignment.id)
+    if latest is None:
         gap = Gap("*", "*", "no graded submission yet")
         return AssignmentProgress(assignment.id, False, 0, None, [gap])
     mastered = any(not _blocking(record_gaps(r, assignment, rule), assignment, rule) for r in mine)
-    latest = mine[-1]
     gaps = [] if mastered else record_gaps(latest, assignment, rule)
-    score = total = 0.0
-    for nb in latest.data.get("notebooks", {}).values():
-        if nb.get("runs"):
-            score += sum(c["score"] for c in nb["runs"][0]["cells"].values())
-            total += sum(c["points"] for c in nb["runs"][0]["cells"].values())
-    return AssignmentProgress(assignment.id, mastered, len(mine), score / total if total else None, gaps)
+    score = latest.record.default_fraction()
+    return AssignmentProgress(assignment.id, mastered, len(mine), score, gaps)
 
 
 def phase_progress(curriculum: Curriculum, records: list[EvidenceRecord]) -> list[PhaseProgress]:
@@ -142,6 +160,7 @@ def phase_progress(curriculum: Curriculum, records: list[EvidenceRecord]) -> lis
     for phase in curriculum.phases:
         missing = [req for req in phase.requires if req not in mastered]
         progress = _one_phase(phase, records)
+        state: PhaseState
         if phase.planned:
             state = "locked" if missing else "unlocked (planned)"
         elif all(a.mastered for a in progress[0]) and progress[0]:

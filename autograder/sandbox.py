@@ -209,7 +209,9 @@ class Limits:
         """These limits with every grader-enforced one (no ``rlimit``) at its default: all a
         sandbox and its warm zygote depend on, so runs that differ only in a wall clock (a
         submission's last runs get a shorter one) share one sandbox."""
-        grader_side = {f.name: f.default for f in fields(self) if not f.metadata.get("rlimit")}
+        grader_side: dict[str, Any] = {
+            f.name: f.default for f in fields(self) if not f.metadata.get("rlimit")
+        }
         return replace(self, **grader_side)
 
     def describe(self) -> dict[str, float | int]:

@@ -35,8 +35,9 @@ from .alternatives import (
 )
 from .config import Settings, load_settings
 from .curriculum import Assignment, Curriculum, NotebookSpec
+from .evidence import CheckResult, RunResult
 from .execute import default_parameters, read_notebook, run_notebook, scratch_copy
-from .grade import CheckResult, RunResult, score_run
+from .grade import score_run
 from .gradebook import generate_release, sanitize
 from .reference import (
     Reference,

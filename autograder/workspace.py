@@ -49,7 +49,7 @@ def start(settings: Settings, curriculum: Curriculum, assignment_id: str, learne
     assignment = curriculum.assignment(assignment_id)
     records = list(iter_records(settings, check_learner_name(learner)))
     for phase in phase_progress(curriculum, records):
-        if phase.phase == assignment.phase_id and phase.state == "locked":
+        if phase.phase == assignment.phase_id and phase.locked:
             raise WorkspaceError(
                 f"{learner} cannot start {assignment_id} yet: it needs "
                 f"{', '.join(phase.missing_prerequisites)} mastered first "
