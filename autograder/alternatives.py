@@ -40,6 +40,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
+from .errors import AutograderError
+
 ALTERNATIVES_DIR = "alternatives"
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 KEYS = ("name", "why", "answers", "extra_cells")
@@ -48,7 +50,7 @@ SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 EXAMPLE = "- name: loops, why: '...', answers: {<answer grade_id>: '<cell source>'}"
 
 
-class AlternativesError(ValueError):
+class AlternativesError(AutograderError, ValueError):
     """A malformed alternatives file; the one-line message names the file and the fix."""
 
 
@@ -177,7 +179,8 @@ def _parse_extras(extras: Any, where: str) -> tuple[ExtraCell, ...]:
 
 
 def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id
 
 
 def answer_cell_ids(nb: NotebookNode) -> list[str]:
@@ -235,7 +238,7 @@ def apply_alternative(
 
     ``solution`` gives the answers the alternative does not name (``solution_answers``).
     """
-    nb = nbformat.from_dict(copy.deepcopy(release))
+    nb: NotebookNode = nbformat.from_dict(copy.deepcopy(release))  # type: ignore[no-untyped-call]
     taken = {c.get("id") for c in nb.cells}
     cells = []
     for cell in nb.cells:
@@ -245,7 +248,8 @@ def apply_alternative(
         cells.append(cell)
         for extra in alternative.extra_cells:
             if extra.after in (grade_id, cell.get("id")):
-                cells.append(new_code_cell(extra.source, id=_fresh_id(alternative.name, taken)))
+                fresh = _fresh_id(alternative.name, taken)
+                cells.append(new_code_cell(extra.source, id=fresh))  # type: ignore[no-untyped-call]
     nb.cells = cells
     return nb
 

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .config import ConfigError, GradebookError, MalformedNotebook, Settings, find_course_root, load_settings
-from .curriculum import Curriculum, ManifestError, UnknownName, load_curriculum
+from .config import Settings, find_course_root, load_settings
+from .curriculum import Curriculum, load_curriculum
+from .errors import AutograderError, NotFound
 from .evidence import iter_records, known_learners
-from .mastery import PhaseProgress, phase_progress, progress_json
-from .sandbox import SandboxUnavailable
-from .workspace import WorkspaceError, check_learner_name, progress_page_path, write_progress_page
+from .mastery import Gap, PhaseProgress, phase_progress, progress_json
+from .workspace import check_learner_name, progress_page_path, write_progress_page
 
 
-class CliError(Exception):
+class CliError(AutograderError):
     """An error to print as one line, with exit status 2."""
 
 
@@ -220,8 +220,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         try:
             for path in write_feedback(settings, curriculum, args.assignment, learner):
                 print(f"wrote {path}")
-        except LookupError as exc:
-            print(f"error: {exc.args[0]}")
+        except NotFound as exc:
+            print(f"error: {exc}")
             status = 1
     return status
 
@@ -240,7 +240,7 @@ def _gap_lines(phase: PhaseProgress) -> list[str]:
     """What stands in the way, one line per notebook, failing exercises named."""
     lines = []
     for assignment in phase.assignments:
-        by_notebook: dict[str, list] = {}
+        by_notebook: dict[str, list[Gap]] = {}
         for gap in assignment.gaps:
             by_notebook.setdefault(gap.notebook, []).append(gap)
         for notebook, gaps in by_notebook.items():
@@ -526,18 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (
-        CliError,
-        ConfigError,
-        ManifestError,
-        UnknownName,
-        WorkspaceError,
-        MalformedNotebook,
-        LookupError,
-        SandboxUnavailable,
-        ConnectionError,  # an unreachable Dask scheduler
-        GradebookError,  # a gradebook that cannot be opened or written
-    ) as exc:
+    except (AutograderError, ConnectionError) as exc:  # ConnectionError: an unreachable Dask scheduler
         print(f"autograder: error: {exc}", file=sys.stderr)
         return 2
 

@@ -9,21 +9,22 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from .errors import AutograderError
 from .sandbox import Limits, Sandbox, SandboxUnavailable, probe, read_limits
 
 CONFIG_FILE = "jupyter_config.py"
 STATE_ENV = "AUTOGRADER_STATE"
 
 
-class ConfigError(ValueError):
+class ConfigError(AutograderError, ValueError):
     """The course directory or its configuration is not usable."""
 
 
-class GradebookError(RuntimeError):
+class GradebookError(AutograderError, RuntimeError):
     """nbgrader's gradebook refused an operation or cannot be opened; the message says why."""
 
 
-class MalformedNotebook(ValueError):
+class MalformedNotebook(AutograderError, ValueError):
     """A notebook file that cannot be graded as it is (not notebook JSON, a link, too large...).
 
     The message names the file, what is wrong and the fix, and never quotes the file: a

@@ -12,14 +12,16 @@ from typing import Any
 
 import yaml
 
+from .errors import AutograderError
+
 MANIFEST_PATH = Path("curriculum") / "manifest.yaml"
 
 
-class ManifestError(ValueError):
+class ManifestError(AutograderError, ValueError):
     """The manifest is malformed; the message names the file and the key."""
 
 
-class UnknownName(KeyError):
+class UnknownName(AutograderError, KeyError):
     """A phase or assignment that the manifest does not list."""
 
     def __str__(self) -> str:

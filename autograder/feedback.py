@@ -13,6 +13,7 @@ from jinja2 import Environment, select_autoescape
 
 from .config import Settings
 from .curriculum import Curriculum
+from .errors import NotFound
 from .evidence import EvidenceRecord, iter_records, latest_record
 from .mastery import assignment_progress
 from .storage import write_bytes_atomic
@@ -78,7 +79,7 @@ def write_feedback(
     assignment = curriculum.assignment(assignment_id)
     records = [r for r in iter_records(settings, learner) if r.assignment == assignment_id]
     if not records:
-        raise LookupError(
+        raise NotFound(
             f"no graded submission of {assignment_id!r} for {learner!r}; grade it first: "
             f"autograder grade {assignment_id} --learner {learner}"
         )

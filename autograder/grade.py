@@ -38,6 +38,7 @@ from .comparators import expected_for
 from .compare import Outcome, compare
 from .config import MalformedNotebook, Settings
 from .curriculum import Assignment, Curriculum, UnknownName
+from .errors import AutograderError
 from .evidence import (
     CellResult,
     CheckResult,
@@ -104,7 +105,7 @@ class UngradableNotebook(ValueError):
     """nbgrader could not restore a submitted notebook's cells."""
 
 
-class SubmissionError(ValueError):
+class SubmissionError(AutograderError, ValueError):
     """A submission that cannot be graded at all; the message names it and the fix."""
 
 

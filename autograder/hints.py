@@ -36,11 +36,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .errors import AutograderError
+
 HINTS_FILE = "hints.yaml"
 COLLECT_ENV = "AUTOGRADER_COLLECT"  # the same switch as in checks.py: set by our grader
 
 
-class HintError(LookupError):
+class HintError(AutograderError, LookupError):
     """A hint that cannot be shown; the message names the input and the fix."""
 
 
@@ -201,6 +203,7 @@ def _show(asked: str, exercise_id: str, level: int, levels: int, text: str) -> N
     if _in_kernel():
         from IPython.display import Markdown, display
 
-        display(Markdown(f"**Hint {level} of {levels} · `{exercise_id}`**\n\n{text}\n\n*{more}*"))
+        shown = f"**Hint {level} of {levels} · `{exercise_id}`**\n\n{text}\n\n*{more}*"
+        display(Markdown(shown))  # type: ignore[no-untyped-call]  # IPython.display is untyped
     else:
         print(f"Hint {level} of {levels} ({exercise_id}): {text}\n{more}")

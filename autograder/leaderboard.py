@@ -20,10 +20,11 @@ from .checks import MIME_TYPE
 from .compare import METRICS_HIGHER_IS_BETTER, metric_value, prediction_vector
 from .config import Settings
 from .curriculum import Assignment
+from .errors import AutograderError
 from .evidence import iter_records, latest_by_learner
 
 
-class LeaderboardError(LookupError):
+class LeaderboardError(AutograderError, LookupError):
     """No competition, or no hidden labels, for this assignment."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import __version__
 from .config import Settings
+from .errors import AutograderError
 from .execute import read_notebook, run_notebook, scratch_copy
 from .reports import collect_reports
 from .storage import sha256_bytes, sha256_file, write_json_atomic
@@ -24,7 +25,7 @@ from .warmpool import notebook_imports
 FORMAT = 1
 
 
-class ReferenceError(RuntimeError):
+class SolutionRunError(AutograderError, RuntimeError):
     """The solution notebook did not run cleanly, so it cannot be a reference."""
 
 
@@ -104,18 +105,18 @@ def compute_reference(
             nb, parameters, cwd, limits=settings.limits, sandbox=None, warm=trusted_warm(settings, source)
         )
     if run.outcome.status != "completed":
-        raise ReferenceError(f"{source}: the solution run {run.outcome.status}: {run.outcome.reason}")
+        raise SolutionRunError(f"{source}: the solution run {run.outcome.status}: {run.outcome.reason}")
     cells: dict[str, dict[str, Any]] = {}
     for grade_id, reports in collect_reports(run.notebook).items():
         if reports.error:
-            raise ReferenceError(
+            raise SolutionRunError(
                 f"{source}: cell {grade_id!r} raised {reports.error} under parameters {parameters}; "
                 "the solution must pass its own tests"
             )
         checks = {}
         for name, payloads in reports.checks.items():
             if len(payloads) != 1:
-                raise ReferenceError(f"{source}: cell {grade_id!r} reports check {name!r} more than once")
+                raise SolutionRunError(f"{source}: cell {grade_id!r} reports check {name!r} more than once")
             payload = payloads[0]
             entry = {"value": payload["value"], "spec": payload["spec"], "hint": payload.get("hint", "")}
             if "labels" in payload:

@@ -99,6 +99,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import COLLECT_ENV
+from .errors import AutograderError
 
 SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit")
 FIRST_UID = 200_000
@@ -130,7 +131,7 @@ PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 _uids = itertools.count()
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(AutograderError, RuntimeError):
     """This machine cannot sandbox kernels; the message says what is missing."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .config import MalformedNotebook, Settings
 from .curriculum import Curriculum
+from .errors import AutograderError
 from .evidence import iter_records
 from .intake import linked_part, max_notebook_bytes, read_learner_file
 from .mastery import phase_progress
@@ -27,7 +28,7 @@ from .mastery import phase_progress
 LEARNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class WorkspaceError(ValueError):
+class WorkspaceError(AutograderError, ValueError):
     """A learner-side request that cannot be done; the message says what to do instead."""
 
 
