@@ -35,6 +35,7 @@ check: setup
 lint: setup
 	$(BIN)/ruff check autograder tests tools benchmarks
 	$(BIN)/ruff format --check autograder tests tools benchmarks
+	$(BIN)/mypy
 
 test: setup lint
 	$(BIN)/autograder check

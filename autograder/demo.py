@@ -60,7 +60,7 @@ def _solution_cells(source_nb: NotebookNode) -> dict[str, str]:
 def fill_in(release: NotebookNode, source: NotebookNode, learner: str) -> NotebookNode:
     """A learner's copy of ``release`` with their answers typed into the answer cells."""
     answers = _solution_cells(source)
-    nb = nbformat.from_dict(release)
+    nb: NotebookNode = nbformat.from_dict(release)  # type: ignore[no-untyped-call]
     answer_ids = [
         gid for gid in (c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells) if gid in answers
     ]
@@ -87,9 +87,10 @@ def _work_and_submit(settings: Settings, curriculum: Curriculum, assignment_id: 
     folder = start(settings, curriculum, assignment.id, learner)
     for spec in assignment.notebooks:
         path = folder / spec.file
-        source = nbformat.read(str(curriculum.source_dir(assignment.id) / spec.file), as_version=4)
-        release = nbformat.read(str(path), as_version=4)
-        nbformat.write(fill_in(release, source, learner), str(path))
+        source_path = curriculum.source_dir(assignment.id) / spec.file
+        source = nbformat.read(str(source_path), as_version=4)  # type: ignore[no-untyped-call]
+        release = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.write(fill_in(release, source, learner), str(path))  # type: ignore[no-untyped-call]
     submit(settings, curriculum, assignment.id, learner)
 
 

@@ -229,7 +229,7 @@ class OwnedTreeCopy:
             raise Refused(f"it holds more than {self.max_bytes // 1000} kB (c.CourseDirectory.max_dir_size)")
 
 
-class OwnerCheckedCollect(ExchangeCollect):
+class OwnerCheckedCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader is untyped
     """``nbgrader collect``, where a submission counts only for the account that owns it."""
 
     _staging: str | None = None
@@ -292,7 +292,8 @@ class OwnerCheckedCollect(ExchangeCollect):
     def _duedate(self) -> datetime | None:
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
-                return gb.find_assignment(self.coursedir.assignment_id).duedate
+                duedate: datetime | None = gb.find_assignment(self.coursedir.assignment_id).duedate
+                return duedate
             except MissingEntry:
                 return None
 
@@ -351,7 +352,7 @@ class OwnerCheckedCollect(ExchangeCollect):
         )
 
 
-class OwnFolderSubmit(ExchangeSubmit):
+class OwnFolderSubmit(ExchangeSubmit):  # type: ignore[misc]  # nbgrader is untyped
     """``nbgrader submit`` that submits as oneself, into a folder only its owner changes."""
 
     def init_dest(self) -> None:

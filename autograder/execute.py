@@ -34,7 +34,7 @@ import psutil
 import zmq
 import zmq.asyncio
 from jupyter_client.adapter import adapt
-from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.session import Session
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -105,7 +105,7 @@ class RunStopped(Exception):
     """Raised between cells to end a run that hit a limit the grader enforces."""
 
 
-class GradingClient(PapermillNotebookClient):
+class GradingClient(PapermillNotebookClient):  # type: ignore[misc]  # papermill is untyped
     """papermill's client, with the output a run may send the grader capped.
 
     Outputs past ``output_limit`` bytes of text (or ``check_limit`` bytes of check
@@ -201,7 +201,7 @@ class GradingClient(PapermillNotebookClient):
             # would cost the grader and the kernel about 10 ms each for nothing.
             return cell
         self.current_cell = cell_index
-        result = await super().async_execute_cell(cell, cell_index, **kw)
+        result: NotebookNode = await super().async_execute_cell(cell, cell_index, **kw)
         if self.outcome.limit == "output":
             raise RunStopped
         for output in cell.get("outputs", []):
@@ -387,7 +387,7 @@ def _client_class(context: zmq.asyncio.Context) -> type[AsyncKernelClient]:
             kwargs["context"] = context
             super().__init__(**kwargs)
 
-        async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
             """jupyter_client's wait, without its fixed 0.2 s of listening for stray IOPub messages.
 
             Execution only reads messages whose parent is its own request, so a late status
@@ -430,7 +430,7 @@ def _limited_context(max_message: int) -> zmq.asyncio.Context:
     return context
 
 
-class RunManager(NotebookExecutionManager):
+class RunManager(NotebookExecutionManager):  # type: ignore[misc]  # papermill is untyped
     """papermill's execution manager, reading a cell's start time back with ``fromisoformat``.
 
     Why: papermill parses the ISO time it wrote itself with dateutil's general parser,
@@ -447,11 +447,11 @@ class RunManager(NotebookExecutionManager):
             cell.metadata.papermill["duration"] = (ended - datetime.fromisoformat(started)).total_seconds()
 
 
-class GradingEngine(NBClientEngine):
+class GradingEngine(NBClientEngine):  # type: ignore[misc]  # papermill is untyped
     """papermill's nbclient engine, made to survive what learner code does."""
 
     @classmethod
-    def execute_notebook(  # type: ignore[override]
+    def execute_notebook(
         cls, nb: NotebookNode, kernel_name: str, output_path: Any = None, **kwargs: Any
     ) -> NotebookNode:
         """papermill's ``execute_notebook``, with our ``RunManager``; there is no output file."""
@@ -465,10 +465,11 @@ class GradingEngine(NBClientEngine):
         finally:
             nb_man.cleanup_pbar()
             nb_man.notebook_complete()
-        return nb_man.nb
+        done: NotebookNode = nb_man.nb
+        return done
 
     @classmethod
-    def execute_managed_notebook(  # type: ignore[override]
+    def execute_managed_notebook(
         cls,
         nb_man: Any,
         kernel_name: str,
@@ -575,7 +576,8 @@ class GradingEngine(NBClientEngine):
                     client.kc.stop_channels()
                 context.destroy(linger=0)
             shutil.rmtree(sockets, ignore_errors=True)
-        return nb_man.nb
+        done: NotebookNode = nb_man.nb
+        return done
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -641,7 +643,7 @@ def output_node(msg: dict[str, Any]) -> NotebookNode | None:
             return None
     except (KeyError, TypeError):
         return None
-    return nbformat.from_dict(out) if valid else None
+    return nbformat.from_dict(out) if valid else None  # type: ignore[no-untyped-call]
 
 
 def _mime_bundle(data: Any) -> bool:
@@ -725,7 +727,8 @@ papermill_engines.register(ENGINE_NAME, GradingEngine)
 
 def parameterize(nb: NotebookNode, parameters: dict[str, Any]) -> NotebookNode:
     """papermill's injected-parameters cell, placed after the ``parameters`` cell."""
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a private copy, as papermill's loader makes
+    # A private copy, as papermill's loader makes.
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # type: ignore[no-untyped-call]
     nb.metadata.setdefault(
         "papermill", {"default_parameters": {}, "parameters": {}, "environment_variables": {}}
     )
@@ -734,7 +737,8 @@ def parameterize(nb: NotebookNode, parameters: dict[str, Any]) -> NotebookNode:
         cell.metadata.setdefault("papermill", {})
     if parameters:
         nb = parameterize_notebook(nb, parameters, kernel_name=KERNEL_NAME, language="python")
-    return prepare_notebook_metadata(nb, "", "")
+    prepared: NotebookNode = prepare_notebook_metadata(nb, "", "")
+    return prepared
 
 
 def default_parameters(nb: NotebookNode) -> dict[str, Any]:
@@ -832,7 +836,7 @@ def read_notebook(path: Path, *, strict: bool = False) -> NotebookNode:
     """
     problems: dict[str, Any] = {}
     try:
-        nb = nbformat.read(str(path), as_version=4, capture_validation_error=problems)
+        nb: NotebookNode = nbformat.read(str(path), as_version=4, capture_validation_error=problems)  # type: ignore[no-untyped-call]
     except FileNotFoundError:
         raise
     except Exception as exc:

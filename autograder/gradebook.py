@@ -120,7 +120,7 @@ def ensure_assignment(settings: Settings, assignment_id: str) -> None:
     marker.write_text(fingerprint)
 
 
-class _CachedSchemaValidator(MetadataValidator):
+class _CachedSchemaValidator(MetadataValidator):  # type: ignore[misc]  # nbgrader is untyped
     """nbgrader's cell-metadata validator, with its JSON schema checked once, not per cell.
 
     ``jsonschema.validate`` re-checks the schema itself on every call, which made this the
@@ -146,7 +146,7 @@ class _CachedSchemaValidator(MetadataValidator):
             raise jsonschema.ValidationError(str(exc)) from None
 
 
-class FastCheckCellMetadata(CheckCellMetadata):
+class FastCheckCellMetadata(CheckCellMetadata):  # type: ignore[misc]  # nbgrader is untyped
     """``CheckCellMetadata`` on the cached validator: same checks, same errors."""
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
@@ -219,7 +219,7 @@ def _snapshot(
         )
 
 
-class SnapshotOverwriteCells(OverwriteCells):
+class SnapshotOverwriteCells(OverwriteCells):  # type: ignore[misc]  # nbgrader is untyped
     """nbgrader's ``OverwriteCells``, reading the released cells from a snapshot of the gradebook."""
 
     snapshot: _NotebookSnapshot | None = None
@@ -236,7 +236,7 @@ class SnapshotOverwriteCells(OverwriteCells):
         return nb, resources
 
 
-class SnapshotOverwriteKernelspec(OverwriteKernelspec):
+class SnapshotOverwriteKernelspec(OverwriteKernelspec):  # type: ignore[misc]  # nbgrader is untyped
     """nbgrader's ``OverwriteKernelspec`` (the released kernelspec wins), from the snapshot."""
 
     snapshot: _NotebookSnapshot | None = None
@@ -252,7 +252,7 @@ FLAGS = ("grade", "solution", "locked", "task")
 """What makes a cell one nbgrader grades, restores or records."""
 
 
-class KeepLastCopy(DeduplicateIds):
+class KeepLastCopy(DeduplicateIds):  # type: ignore[misc]  # nbgrader is untyped
     """nbgrader's ``DeduplicateIds``, leaving the cells it does not grade as plain learner cells.
 
     A cell copied in JupyterLab keeps its nbgrader metadata, so its ``grade_id`` appears
@@ -410,7 +410,7 @@ def edited_locked_cells(settings: Settings, nb: NotebookNode, assignment_id: str
 
 @functools.lru_cache(maxsize=64)
 def _locked_sources(release: Path, mtime_ns: int) -> dict[str, str]:
-    original = nbformat.read(str(release), as_version=4)
+    original = nbformat.read(str(release), as_version=4)  # type: ignore[no-untyped-call]
     return {
         c.metadata.nbgrader["grade_id"]: c.source
         for c in original.cells

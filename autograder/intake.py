@@ -258,7 +258,7 @@ def parse_notebook_bytes(path: Path, data: bytes) -> NotebookNode:
     except UnicodeDecodeError as exc:
         raise MalformedNotebook(path, exc) from None
     try:
-        nb = nbformat.convert(nbformat.reader.reads(text), 4)
+        nb: NotebookNode = nbformat.convert(nbformat.reader.reads(text), 4)  # type: ignore[no-untyped-call]
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         raise MalformedNotebook(path, f"not a valid notebook ({_schema_problem(exc)})", VALID_FIX) from None

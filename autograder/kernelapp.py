@@ -86,7 +86,7 @@ class TransformMemo:
         kept, self._kept = self._kept, None
         if kept is not None and kept[0] == raw_cell:
             return kept[1]
-        cell = self._transform(raw_cell)
+        cell: str = self._transform(raw_cell)
         self._kept = (raw_cell, cell)
         return cell
 
@@ -129,7 +129,7 @@ class GradedKernelApp(IPKernelApp):
         """Configured already: see ``launch``."""
 
     def init_kernel(self) -> None:
-        super().init_kernel()
+        super().init_kernel()  # type: ignore[no-untyped-call]  # ipykernel is untyped
         shell = self.kernel.shell
         shell.transform_cell = TransformMemo(shell)
         if self.log.handlers and not self.log.propagate:
@@ -166,7 +166,8 @@ in the zygote if the module is loaded there. Each depends only on the installed 
 def launch(connection_file: str) -> None:
     """``python -m ipykernel_launcher -f FILE``, in this (forked) process."""
     compiler.murmur2_x86 = murmur2_x86
-    ipkernel._accepts_parameters = remembered_signatures(ipkernel._accepts_parameters)
+    # A private ipykernel helper, so not among its exports.
+    ipkernel._accepts_parameters = remembered_signatures(ipkernel._accepts_parameters)  # type: ignore[attr-defined]
     config = Config()
     config.IPKernelApp.connection_file = connection_file
     # A graded run has no use for IPython's input history (an SQLite file written per cell).

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from .encode import MAX_DEPTH, MAX_ITEMS, MAX_TYPE_NAME, NUMBER_WORDS
 
@@ -113,7 +113,7 @@ class _Checker:
         self.budget = MAX_ITEMS
         self.path: list[str] = []
 
-    def fail(self, what: str) -> None:
+    def fail(self, what: str) -> NoReturn:
         where = "".join(self.path)
         raise _Malformed(f"{what} (at value{where})" if where else what)
 

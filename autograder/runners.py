@@ -148,7 +148,7 @@ def execute_job(job: RunJob) -> ExecutedNotebook:
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        nb = nbformat.from_dict(job.notebook)
+        nb = nbformat.from_dict(job.notebook)  # type: ignore[no-untyped-call]
         with scratch_copy(folder) as cwd:
             return run_notebook(nb, job.parameters, cwd, limits=job.limits, sandbox=sandbox)
 
@@ -162,14 +162,14 @@ class DaskRunner:
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise SandboxUnavailable(f"--scheduler needs Dask's distributed package: {exc}") from None
         try:
-            self.client = Client(address, timeout=10)
+            self.client = Client(address, timeout=10)  # type: ignore[no-untyped-call]  # distributed is untyped
         except OSError as exc:
             raise ConnectionError(
                 f"cannot reach the Dask scheduler at {address!r} ({exc}); start one with "
                 "`dask scheduler` and workers with `dask worker ADDRESS`, or drop --scheduler to grade here"
             ) from None
         self.sandbox, self.limits = sandbox, limits
-        self.parallel = max(1, sum(self.client.nthreads().values()))
+        self.parallel = max(1, sum(self.client.nthreads().values()))  # type: ignore[no-untyped-call]
         self._files: dict[Path, dict[str, bytes]] = {}
         self._lock = threading.Lock()
 
@@ -198,4 +198,4 @@ class DaskRunner:
         return result
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # type: ignore[no-untyped-call]

@@ -481,7 +481,7 @@ def check_curriculum(
             if ".ipynb_checkpoints" in path.parts:
                 continue
             try:
-                nbformat.read(str(path), as_version=4)
+                nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
             except Exception as exc:
                 report.fail(str(path.relative_to(settings.root)), f"not a readable notebook: {exc}")
     for assignment in checked_assignments(curriculum, assignments):

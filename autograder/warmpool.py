@@ -114,7 +114,8 @@ class Zygote:
             self._log.seek(0)
             tail = self._log.read().decode(errors="replace").strip().splitlines()[-3:]
             raise SandboxUnavailable(f"the warm kernel process did not start: {' / '.join(tail)[:400]}")
-        return json.loads(line)
+        ready: dict[str, Any] = json.loads(line)
+        return ready
 
     def _read_events(self) -> None:
         assert self._process.stdout is not None
