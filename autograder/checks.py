@@ -25,6 +25,7 @@ from typing import Any
 
 from .comparators import check_options, expected_for, spec_for
 from .encode import encode
+from .layout import is_course_root
 
 MIME_TYPE = "application/vnd.autograder.check+json"
 COLLECT_ENV = "AUTOGRADER_COLLECT"
@@ -96,7 +97,7 @@ def course_root(start: Path | None = None) -> Path | None:
     """The course directory above ``start``: it holds ``jupyter_config.py`` and the manifest."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "jupyter_config.py").is_file() and (folder / "curriculum" / "manifest.yaml").is_file():
+        if is_course_root(folder):
             return folder
     return None
 

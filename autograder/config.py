@@ -9,10 +9,11 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from . import layout
 from .errors import AutograderError
+from .layout import CONFIG_FILE
 from .sandbox import Limits, Sandbox, SandboxUnavailable, probe, read_limits
 
-CONFIG_FILE = "jupyter_config.py"
 STATE_ENV = "AUTOGRADER_STATE"
 
 
@@ -116,14 +117,14 @@ class Settings:
 
     def source_notebook(self, assignment: str, notebook: str) -> Path:
         """The solution notebook of ``assignment``: what releases and references come from."""
-        return self.root / "solutions" / assignment / f"{notebook}.ipynb"
+        return layout.source_dir(self.root, assignment) / f"{notebook}.ipynb"
 
 
 def find_course_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` that holds ``jupyter_config.py``."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / CONFIG_FILE).is_file() and (folder / "curriculum").is_dir():
+        if (folder / CONFIG_FILE).is_file() and (folder / layout.RELEASE).is_dir():
             return folder
     raise ConfigError(
         f"no course directory at or above {here}: run autograder inside the repository "

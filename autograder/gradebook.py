@@ -43,6 +43,7 @@ from nbgrader.utils import is_grade, is_locked, is_solution
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SAWarning
 
+from . import layout
 from .config import GradebookError, Settings
 from .intake import copy_new_file
 from .storage import sha256_file
@@ -97,7 +98,7 @@ def generate_release(settings: Settings, assignment_id: str, release_dir: Path |
 
 
 def _source_fingerprint(settings: Settings, assignment_id: str) -> str:
-    source = settings.root / "solutions" / assignment_id
+    source = layout.source_dir(settings.root, assignment_id)
     return ",".join(sha256_file(p)[:16] for p in sorted(source.glob("*.ipynb")))
 
 
@@ -394,7 +395,7 @@ def sanitize(
 
 def edited_locked_cells(settings: Settings, nb: NotebookNode, assignment_id: str, notebook: str) -> list[str]:
     """Locked cells whose source differs from the release's: they will be restored."""
-    release = settings.root / "curriculum" / assignment_id / f"{notebook}.ipynb"
+    release = layout.release_dir(settings.root, assignment_id) / f"{notebook}.ipynb"
     try:
         locked = _locked_sources(release, release.stat().st_mtime_ns)
     except (OSError, ValueError):
@@ -492,7 +493,7 @@ def copy_release_files(settings: Settings, assignment_id: str, target: Path) -> 
     ``target`` is a learner's workspace: whatever is already there stays, a link included,
     and nothing is written through a link (``copy_new_file``).
     """
-    release = settings.root / "curriculum" / assignment_id
+    release = layout.release_dir(settings.root, assignment_id)
     for item in release.rglob("*"):
         if item.is_file() and ".ipynb_checkpoints" not in item.parts:
             copy_new_file(item, target, item.relative_to(release))

@@ -16,6 +16,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 
+from . import layout
 from .checks import MIME_TYPE
 from .compare import METRICS_HIGHER_IS_BETTER, metric_value, prediction_vector
 from .config import Settings
@@ -56,7 +57,7 @@ def leaderboard(settings: Settings, assignment: Assignment) -> tuple[str, list[E
     competition = assignment.competition
     if competition is None:
         raise LeaderboardError(f"{assignment.id!r} has no competition in curriculum/manifest.yaml")
-    labels_path = settings.root / "hidden" / assignment.id / competition.labels
+    labels_path = layout.hidden_dir(settings.root, assignment.id) / competition.labels
     try:
         labels = pd.read_csv(labels_path).sort_values("id")
     except OSError:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, layout
 from .config import Settings
 from .errors import AutograderError
 from .execute import read_notebook, run_notebook, scratch_copy
@@ -192,5 +192,5 @@ def with_grader_parameters(settings: Settings, assignment: str, defaults: dict[s
     """
     params = dict(defaults)
     if HIDDEN_DIR_PARAMETER in params:
-        params[HIDDEN_DIR_PARAMETER] = str(settings.root / "hidden" / assignment)
+        params[HIDDEN_DIR_PARAMETER] = str(layout.hidden_dir(settings.root, assignment))
     return params

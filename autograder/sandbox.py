@@ -371,7 +371,7 @@ class Sandbox:
             "env": env,
             "rlimits": self.limits.rlimits(),  # a fork always has a uid of its own (root only)
             "tmpfs_bytes": TMPFS_BYTES,
-            "hidden": [str(folder) for folder in self.hidden],
+            "masked": [str(folder) for folder in self.hidden],
             "exposed": [str(folder) for folder in self.exposed],
         }
 

@@ -29,7 +29,7 @@ With ``--trusted`` (for our own solution notebooks, never learner code) it runs 
 bubblewrap and its forks skip the isolation: they only get a fresh process.
 
 Protocol: one JSON object per line. Requests on stdin ``{"id", "uid", "scratch",
-"sockets", "connection_file", "stderr", "env", "rlimits", "tmpfs_bytes", "runs_root"}``
+"sockets", "connection_file", "stderr", "env", "rlimits", "tmpfs_bytes", "runs_root", "exposed", "masked"}``
 (``rlimits``: the pairs of ``Limits.rlimits``, the ones prlimit gets for a cold kernel);
 on stdout ``{"ready": ...}`` once, then ``{"id", "pid"}`` (or ``{"id", "error"}``) per
 request and ``{"exit": pid, "code": code}`` when a run's PID 1 ends.
@@ -131,7 +131,7 @@ def _isolate(request: dict[str, Any]) -> None:
         staged[stage] = (path, read_only)
     for folder in ("/tmp", "/var/tmp"):
         _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
-    for folder in request.get("hidden", ()):  # empty, as the per-run sandbox shows them
+    for folder in request.get("masked", ()):  # empty, as the per-run sandbox shows them
         if not os.path.isdir(folder):
             os.makedirs(folder, mode=0o755)
     runs_root = request["runs_root"]
