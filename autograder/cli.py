@@ -17,7 +17,7 @@ from .curriculum import Curriculum, load_curriculum
 from .errors import AutograderError, NotFound
 from .evidence import iter_records, known_learners
 from .mastery import Gap, PhaseProgress, phase_progress, progress_json
-from .workspace import check_learner_name, progress_page_path, write_progress_page
+from .workspace import check_learner_name, progress_page_path, refresh_progress_page
 
 
 class CliError(AutograderError):
@@ -97,7 +97,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.grade:
         args.learners = [args.learner]
         status = cmd_grade(args)
-    print(f"progress page: {write_progress_page(settings, curriculum, args.learner)}")
+    print(f"progress page: {refresh_progress_page(settings, curriculum, args.learner)}")
     return status
 
 
@@ -205,7 +205,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             and not isinstance(result, SubmissionError)
             and progress_page_path(settings, learner).parent.is_dir()
         ):
-            write_progress_page(settings, curriculum, learner)
+            refresh_progress_page(settings, curriculum, learner)
     bad = sum(1 for r in results if isinstance(r, SubmissionError))
     return 1 if bad and bad == len(results) else 0
 
@@ -422,12 +422,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    parser.add_argument("--course", help="the course directory (default: found from the working directory)")
-    parser.add_argument("--state", help="the working-state folder (default: .autograder in the course)")
-    sub = parser.add_subparsers(dest="command", required=True)
+_UNSAFE_HELP = (
+    "run learner code unsandboxed (only where the machine cannot sandbox; never for untrusted work)"
+)
 
+Subparsers = argparse._SubParsersAction  # the object add_subparsers returns; argparse has no public name
+
+
+def _add_course_setup_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """The instructor's setup commands: release the notebooks, open the exchange."""
     p = sub.add_parser("release", help="generate curriculum/ from solutions/ with nbgrader")
     p.add_argument("assignment", nargs="*")
     p.set_defaults(func=cmd_release)
@@ -436,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learner-config", metavar="PATH", help="write the learners' nbgrader_config.py here")
     p.set_defaults(func=cmd_exchange_setup)
 
+
+def _add_workspace_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """The commands a learner's working day goes through: start, lab and submit."""
     p = sub.add_parser("start", help="copy an assignment into a learner's workspace")
     p.add_argument("assignment")
     p.add_argument("--learner", required=True)
@@ -455,13 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learner", required=True)
     p.add_argument("--grade", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--seeds", type=int, default=None)
-    p.add_argument(
-        "--unsafe-no-sandbox",
-        action="store_true",
-        help="run learner code unsandboxed (only where the machine cannot sandbox; never for untrusted work)",
-    )
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help=_UNSAFE_HELP)
     p.set_defaults(func=cmd_submit, learners=None, quiet=False, workers=None, scheduler=None)
 
+
+def _add_grading_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """Grading and what a grading writes for learners: grade and feedback."""
     p = sub.add_parser("grade", help="grade every submission of an assignment")
     p.add_argument("assignment")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar; errors and the totals only")
@@ -478,11 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--learner", dest="learners", action="append", help="only this learner (repeatable)")
     p.add_argument("--seeds", type=int, default=None, help="parameter sets per submission (default 2)")
-    p.add_argument(
-        "--unsafe-no-sandbox",
-        action="store_true",
-        help="run learner code unsandboxed (only where the machine cannot sandbox; never for untrusted work)",
-    )
+    p.add_argument("--unsafe-no-sandbox", action="store_true", help=_UNSAFE_HELP)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("feedback", help="write HTML feedback from the latest grading")
@@ -490,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learner", dest="learners", action="append")
     p.set_defaults(func=cmd_feedback)
 
+
+def _add_view_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """The read-only views of the evidence: progress, report, export and leaderboard."""
     p = sub.add_parser("progress", help="what is unlocked, and what stands in the way")
     p.add_argument("--learner")
     p.add_argument("--json", action="store_true")
@@ -510,6 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.set_defaults(func=cmd_leaderboard)
 
+
+def _add_course_test_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
+    """The commands that exercise the course itself: check (CI) and demo."""
     p = sub.add_parser("check", help="validate every notebook of every phase (CI)")
     p.add_argument("--assignment", action="append")
     p.add_argument("--nbval", action=argparse.BooleanOptionalAction, default=True)
@@ -519,6 +526,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="a throw-away course with three simulated learners")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars; the final table only")
     p.set_defaults(func=cmd_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; subcommands are added group by group, in the order --help lists them."""
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    parser.add_argument("--course", help="the course directory (default: found from the working directory)")
+    parser.add_argument("--state", help="the working-state folder (default: .autograder in the course)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_course_setup_commands(sub)
+    _add_workspace_commands(sub)
+    _add_grading_commands(sub)
+    _add_view_commands(sub)
+    _add_course_test_commands(sub)
     return parser
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
+from . import layout
 from .errors import AutograderError
 
-MANIFEST_PATH = Path("curriculum") / "manifest.yaml"
+MANIFEST_PATH = layout.MANIFEST
 
 
 class ManifestError(AutograderError, ValueError):
@@ -129,10 +130,10 @@ class Curriculum:
         return [a for p in self.phases for a in p.all_assignments()]
 
     def source_dir(self, assignment_id: str) -> Path:
-        return self.root / "solutions" / assignment_id
+        return layout.source_dir(self.root, assignment_id)
 
     def release_dir(self, assignment_id: str) -> Path:
-        return self.root / "curriculum" / assignment_id
+        return layout.release_dir(self.root, assignment_id)
 
 
 class _Reader:
@@ -190,44 +191,128 @@ def _mastery(reader: _Reader, data: Any, key: str, base: MasteryRule) -> Mastery
     return MasteryRule(score, core, sets)
 
 
+def _notebook(reader: _Reader, data: Any, key: str) -> NotebookSpec:
+    """One entry of an assignment's ``notebooks`` list, checked before nbgrader ever sees it."""
+    nb = reader.mapping(data, key)
+    file = reader.string(nb, "file", key)
+    if not file.endswith(".ipynb"):
+        raise reader.fail(f"{key}.file", f"expected a .ipynb file name, got {file!r}")
+    core = reader.sequence(nb.get("core"), f"{key}.core")
+    if not all(isinstance(c, str) for c in core):
+        raise reader.fail(f"{key}.core", "expected a list of grade_id strings")
+    points = nb.get("points")
+    if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)):
+        raise reader.fail(f"{key}.points", f"expected a number, got {points!r}")
+    return NotebookSpec(file, reader.string(nb, "title", key, file), points, tuple(core))
+
+
+def _competition(reader: _Reader, data: Any, key: str, notebooks: list[NotebookSpec]) -> Competition:
+    """An assignment's competition, whose notebook and metric must be ones the grader knows."""
+    c = reader.mapping(data, key)
+    competition = Competition(
+        notebook=reader.string(c, "notebook", key),
+        check=reader.string(c, "check", key),
+        labels=reader.string(c, "labels", key),
+        metric=reader.string(c, "metric", key),
+    )
+    if competition.notebook not in {nb.file for nb in notebooks}:
+        raise reader.fail(
+            f"{key}.notebook", f"{competition.notebook!r} is not one of the assignment's notebooks"
+        )
+    from .compare import METRICS_HIGHER_IS_BETTER
+
+    if competition.metric not in METRICS_HIGHER_IS_BETTER:
+        raise reader.fail(f"{key}.metric", f"unknown metric; use one of {sorted(METRICS_HIGHER_IS_BETTER)}")
+    return competition
+
+
 def _assignment(reader: _Reader, data: Any, key: str, phase_id: str, track: str | None) -> Assignment:
+    """One assignment: its id, its notebooks and, if it has one, its competition."""
     data = reader.mapping(data, key)
     assignment_id = reader.string(data, "id", key)
-    notebooks = []
-    for i, nb in enumerate(reader.sequence(data.get("notebooks"), f"{key}.notebooks")):
-        nb_key = f"{key}.notebooks[{i}]"
-        nb = reader.mapping(nb, nb_key)
-        file = reader.string(nb, "file", nb_key)
-        if not file.endswith(".ipynb"):
-            raise reader.fail(f"{nb_key}.file", f"expected a .ipynb file name, got {file!r}")
-        core = reader.sequence(nb.get("core"), f"{nb_key}.core")
-        if not all(isinstance(c, str) for c in core):
-            raise reader.fail(f"{nb_key}.core", "expected a list of grade_id strings")
-        points = nb.get("points")
-        if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)):
-            raise reader.fail(f"{nb_key}.points", f"expected a number, got {points!r}")
-        notebooks.append(NotebookSpec(file, reader.string(nb, "title", nb_key, file), points, tuple(core)))
+    notebooks = [
+        _notebook(reader, nb, f"{key}.notebooks[{i}]")
+        for i, nb in enumerate(reader.sequence(data.get("notebooks"), f"{key}.notebooks"))
+    ]
     competition = None
     if data.get("competition") is not None:
-        c_key = f"{key}.competition"
-        c = reader.mapping(data["competition"], c_key)
-        competition = Competition(
-            notebook=reader.string(c, "notebook", c_key),
-            check=reader.string(c, "check", c_key),
-            labels=reader.string(c, "labels", c_key),
-            metric=reader.string(c, "metric", c_key),
-        )
-        if competition.notebook not in {nb.file for nb in notebooks}:
-            raise reader.fail(
-                f"{c_key}.notebook", f"{competition.notebook!r} is not one of the assignment's notebooks"
-            )
-        from .compare import METRICS_HIGHER_IS_BETTER
-
-        if competition.metric not in METRICS_HIGHER_IS_BETTER:
-            raise reader.fail(
-                f"{c_key}.metric", f"unknown metric; use one of {sorted(METRICS_HIGHER_IS_BETTER)}"
-            )
+        competition = _competition(reader, data["competition"], f"{key}.competition", notebooks)
     return Assignment(assignment_id, phase_id, tuple(notebooks), track, competition)
+
+
+def _assignments(
+    reader: _Reader, data: dict[str, Any], key: str, phase_id: str, track: str | None
+) -> tuple[Assignment, ...]:
+    """The ``assignments`` list of a phase or of one of its tracks."""
+    return tuple(
+        _assignment(reader, a, f"{key}.assignments[{i}]", phase_id, track)
+        for i, a in enumerate(reader.sequence(data.get("assignments"), f"{key}.assignments"))
+    )
+
+
+def _tracks(reader: _Reader, data: dict[str, Any], key: str, phase_id: str) -> tuple[Track, ...]:
+    """A phase's ``tracks``: alternative routes through it, each with its own assignments."""
+    tracks = []
+    for i, t in enumerate(reader.sequence(data.get("tracks"), f"{key}.tracks")):
+        t_key = f"{key}.tracks[{i}]"
+        t = reader.mapping(t, t_key)
+        track_id = reader.string(t, "id", t_key)
+        track_assignments = _assignments(reader, t, t_key, phase_id, track_id)
+        tracks.append(Track(track_id, reader.string(t, "title", t_key, track_id), track_assignments))
+    return tuple(tracks)
+
+
+def _phase(reader: _Reader, data: Any, order: int, known: set[str], base_rule: MasteryRule) -> Phase:
+    """One entry of ``phases``; ``known`` holds the ids of the phases before it, which it may require."""
+    key = f"phases[{order - 1}]"
+    data = reader.mapping(data, key)
+    phase_id = reader.string(data, "id", key)
+    key = f"phases[{phase_id}]"
+    requires = reader.sequence(data.get("requires"), f"{key}.requires")
+    for req in requires:
+        if req not in known:
+            raise reader.fail(f"{key}.requires", f"{req!r} is not an earlier phase")
+    status = data.get("status", "ready")
+    if status not in ("ready", "planned"):
+        raise reader.fail(f"{key}.status", f"expected 'ready' or 'planned', got {status!r}")
+    assignments = _assignments(reader, data, key, phase_id, None)
+    tracks = _tracks(reader, data, key, phase_id)
+    return Phase(
+        id=phase_id,
+        title=reader.string(data, "title", key),
+        order=order,
+        requires=tuple(requires),
+        mastery=_mastery(reader, data.get("mastery"), f"{key}.mastery", base_rule),
+        assignments=assignments,
+        tracks=tracks,
+        duration=str(data.get("duration", "")),
+        status=status,
+    )
+
+
+def _check_phase(reader: _Reader, phase: Phase, known: set[str], seen_assignments: set[str]) -> None:
+    """What one phase cannot tell alone: repeated ids, and ready work with nothing in it."""
+    key = f"phases[{phase.id}]"
+    if phase.id in known:
+        raise reader.fail(key, "duplicate phase id")
+    if not phase.planned and not phase.all_assignments():
+        raise reader.fail(f"{key}.assignments", "a ready phase needs at least one assignment")
+    for assignment in phase.all_assignments():
+        if assignment.id in seen_assignments:
+            raise reader.fail(key, f"assignment {assignment.id!r} appears twice")
+        seen_assignments.add(assignment.id)
+        if not phase.planned and not assignment.notebooks:
+            raise reader.fail(f"{key}.{assignment.id}", "a ready assignment needs notebooks")
+
+
+def _read_yaml(path: Path) -> Any:
+    """The manifest's parsed YAML; a missing or unparsable file is a ManifestError, not a traceback."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: not found; run autograder from the course directory") from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
 
 
 def load_curriculum(root: Path | str = ".") -> Curriculum:
@@ -235,13 +320,7 @@ def load_curriculum(root: Path | str = ".") -> Curriculum:
     root = Path(root).resolve()
     path = root / MANIFEST_PATH
     reader = _Reader(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: not found; run autograder from the course directory") from None
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: not valid YAML: {exc}") from None
-    raw = reader.mapping(raw, "(top level)")
+    raw = reader.mapping(_read_yaml(path), "(top level)")
     if raw.get("schema_version") != 1:
         raise reader.fail("schema_version", f"expected 1, got {raw.get('schema_version')!r}")
     defaults = reader.mapping(raw.get("defaults") or {}, "defaults")
@@ -249,53 +328,9 @@ def load_curriculum(root: Path | str = ".") -> Curriculum:
     phases: list[Phase] = []
     seen_assignments: set[str] = set()
     for order, data in enumerate(reader.sequence(raw.get("phases"), "phases"), start=1):
-        key = f"phases[{order - 1}]"
-        data = reader.mapping(data, key)
-        phase_id = reader.string(data, "id", key)
-        key = f"phases[{phase_id}]"
-        requires = reader.sequence(data.get("requires"), f"{key}.requires")
         known = {p.id for p in phases}
-        for req in requires:
-            if req not in known:
-                raise reader.fail(f"{key}.requires", f"{req!r} is not an earlier phase")
-        status = data.get("status", "ready")
-        if status not in ("ready", "planned"):
-            raise reader.fail(f"{key}.status", f"expected 'ready' or 'planned', got {status!r}")
-        assignments = tuple(
-            _assignment(reader, a, f"{key}.assignments[{i}]", phase_id, None)
-            for i, a in enumerate(reader.sequence(data.get("assignments"), f"{key}.assignments"))
-        )
-        tracks = []
-        for i, t in enumerate(reader.sequence(data.get("tracks"), f"{key}.tracks")):
-            t_key = f"{key}.tracks[{i}]"
-            t = reader.mapping(t, t_key)
-            track_id = reader.string(t, "id", t_key)
-            track_assignments = tuple(
-                _assignment(reader, a, f"{t_key}.assignments[{j}]", phase_id, track_id)
-                for j, a in enumerate(reader.sequence(t.get("assignments"), f"{t_key}.assignments"))
-            )
-            tracks.append(Track(track_id, reader.string(t, "title", t_key, track_id), track_assignments))
-        phase = Phase(
-            id=phase_id,
-            title=reader.string(data, "title", key),
-            order=order,
-            requires=tuple(requires),
-            mastery=_mastery(reader, data.get("mastery"), f"{key}.mastery", base_rule),
-            assignments=assignments,
-            tracks=tuple(tracks),
-            duration=str(data.get("duration", "")),
-            status=status,
-        )
-        if phase.id in known:
-            raise reader.fail(key, "duplicate phase id")
-        if not phase.planned and not phase.all_assignments():
-            raise reader.fail(f"{key}.assignments", "a ready phase needs at least one assignment")
-        for assignment in phase.all_assignments():
-            if assignment.id in seen_assignments:
-                raise reader.fail(key, f"assignment {assignment.id!r} appears twice")
-            seen_assignments.add(assignment.id)
-            if not phase.planned and not assignment.notebooks:
-                raise reader.fail(f"{key}.{assignment.id}", "a ready assignment needs notebooks")
+        phase = _phase(reader, data, order, known, base_rule)
+        _check_phase(reader, phase, known, seen_assignments)
         phases.append(phase)
     if not phases:
         raise reader.fail("phases", "the manifest lists no phases")

@@ -62,7 +62,7 @@ def start(settings: Settings, curriculum: Curriculum, assignment_id: str, learne
     from .gradebook import copy_release_files  # nbgrader is slow to import
 
     copy_release_files(settings, assignment_id, target)  # never overwrites the learner's work
-    write_progress_page(settings, curriculum, learner)
+    refresh_progress_page(settings, curriculum, learner)
     return target
 
 
@@ -71,7 +71,7 @@ def progress_page_path(settings: Settings, learner: str) -> Path:
     return settings.workspaces_dir / check_learner_name(learner) / "progress.html"
 
 
-def write_progress_page(settings: Settings, curriculum: Curriculum, learner: str) -> Path:
+def refresh_progress_page(settings: Settings, curriculum: Curriculum, learner: str) -> Path:
     """(Re)write the learner's progress page in their workspace, from their evidence now.
 
     Why in the workspace: the learner opens it from JupyterLab's file browser, next to

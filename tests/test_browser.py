@@ -285,10 +285,10 @@ def test_an_instructor_grades_the_written_answer_in_formgrader_and_totals_add_up
 
 
 def test_the_progress_page_in_the_workspace_shows_the_unlocked_phase(graded, browser, tmp_path):
-    from autograder.workspace import write_progress_page
+    from autograder.workspace import refresh_progress_page
 
     settings, curriculum = graded
-    path = write_progress_page(settings, curriculum, "grace")  # as `autograder submit` does
+    path = refresh_progress_page(settings, curriculum, "grace")  # as `autograder submit` does
     assert path.parent == settings.workspaces_dir / "grace"
     port = free_port()
     lab = lab_command(settings, "grace", port=port)
