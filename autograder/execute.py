@@ -27,7 +27,7 @@ from datetime import datetime
 from hmac import compare_digest
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, BinaryIO
 
 import nbformat
 import psutil
@@ -480,6 +480,7 @@ class GradingEngine(NBClientEngine):  # type: ignore[misc]  # papermill is untyp
         execution_timeout: float | None = None,
         **kwargs: Any,
     ) -> NotebookNode:
+        """papermill's engine entry point: one run, whose end is recorded in ``run_outcome``."""
         outcome: RunOutcome = kwargs.pop("run_outcome")
         limits: Limits = kwargs.pop("limits")
         sandbox: Sandbox | None = kwargs.pop("sandbox")
@@ -490,94 +491,161 @@ class GradingEngine(NBClientEngine):  # type: ignore[misc]  # papermill is untyp
         # IPC sockets in a private folder: no TCP port for other local processes to reach.
         sockets = Path(tempfile.mkdtemp(prefix="kernel-", dir=runs_root()))
         context = _limited_context(MAX_MESSAGE_BYTES)
-        manager_args: dict[str, Any] = {
-            "kernel_name": kernel_name,
-            "transport": "ipc",
-            "ip": str(sockets / "k"),
-            "connection_file": str(sockets / "kernel.json"),
-            "context": context,
-            "session": LeanSession(),
-        }
-        if sandbox is not None:
-            uid = allocate_uid()
-            outcome.uid = uid
-            prepare_folder(cwd, uid)
-            os.chmod(sockets, 0o755)
-            km: AsyncKernelManager = SandboxedKernelManager(
-                sandbox=sandbox, scratch=cwd, sockets=sockets, uid=uid, **manager_args
-            )
-            env = sandbox.environment(cwd, extra_env)
-        else:
-            env = {**{k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}, **extra_env}
-            if trusted_preload is not None:
-                km = TrustedForkKernelManager(
-                    preload=trusted_preload, scratch=cwd, sockets=sockets, **manager_args
-                )
-            else:
-                km = AsyncKernelManager(**manager_args)
-        km.client_factory = _client_class(context)
-        client = GradingClient(
-            nb_man,
-            outcome=outcome,
-            output_limit=limits.output_kb * 1024,
-            check_limit=MAX_CHECK_BYTES,
-            km=km,
-            timeout=limits.cell_timeout,
-            startup_timeout=start_timeout,
-            kernel_name=kernel_name,
-            log_output=False,
-            allow_errors=True,
-            shutdown_kernel="immediate",  # nothing in a finished run needs a polite goodbye
-            record_timing=False,  # papermill records each cell's start, end and duration itself
-            interrupt_on_timeout=True,
-            error_on_timeout={
-                "ename": "CellTimeoutError",
-                "evalue": f"the cell ran longer than {limits.cell_timeout:g} s and was interrupted",
-                "traceback": [],
-            },
-            resources={"metadata": {"path": str(cwd)}},
+        km, env = _kernel_manager(
+            kernel_name,
+            sockets,
+            context,
+            cwd,
+            outcome,
+            sandbox=sandbox,
+            trusted_preload=trusted_preload,
+            extra_env=extra_env,
         )
-        client.on_limit = lambda: _kill_tree(client, outcome.uid)
-        timer = threading.Timer(limits.run_timeout, _kill_kernel, args=(client, outcome, limits.run_timeout))
-        timer.daemon = True
-        started = time.monotonic()
-        timer.start()
-        kernel_log = (sockets / "kernel-stderr.log").open("wb")
-        try:
-            client.execute(env=env, stdout=subprocess.DEVNULL, stderr=kernel_log)
-        except RunStopped:
-            pass
-        except DeadKernelError as exc:
-            if outcome.status == "completed":
-                outcome.status, outcome.reason = "crashed", f"the kernel died ({exc})"
-        except CellTimeoutError:
-            if outcome.status == "completed":  # an ignored interrupt, or output that kept arriving
-                outcome.status = "timeout"
-                ignored = client.timed_out_cell == client.current_cell
-                outcome.limit = "cell-timeout" if ignored else "output-lag"
-                outcome.reason = client.timeout_reason(limits)
-        except SandboxUnavailable:
-            raise  # the machine's fault, not the notebook's: nothing about this run is recorded
-        except Exception as exc:  # a kernel that garbles its own protocol (patched builtins...)
-            if outcome.status == "completed":
-                outcome.status = "crashed"
-                detail = f"{type(exc).__name__}: {str(exc)[:120]}"
-                outcome.reason = f"the kernel stopped answering properly ({detail})"
-        finally:
-            timer.cancel()
-            outcome.seconds = time.monotonic() - started
-            outcome.exit_code = _exit_code(client)
-            _kill_tree(client, outcome.uid)
-            kernel_log.close()
-            if outcome.status == "crashed":
-                outcome.reason += _last_words(sockets / "kernel-stderr.log")
-            with contextlib.suppress(Exception):
-                if client.kc is not None:  # join the heartbeat thread before its sockets go
-                    client.kc.stop_channels()
-                context.destroy(linger=0)
-            shutil.rmtree(sockets, ignore_errors=True)
+        km.client_factory = _client_class(context)
+        client = _grading_client(nb_man, km, outcome, limits, kernel_name, start_timeout, cwd)
+        _run_client(client, outcome, limits, env, sockets, context)
         done: NotebookNode = nb_man.nb
         return done
+
+
+def _kernel_manager(
+    kernel_name: str,
+    sockets: Path,
+    context: zmq.asyncio.Context,
+    cwd: Path,
+    outcome: RunOutcome,
+    *,
+    sandbox: Sandbox | None,
+    trusted_preload: tuple[str, ...] | None,
+    extra_env: dict[str, str],
+) -> tuple[AsyncKernelManager, dict[str, str]]:
+    """The run's kernel manager (sandboxed, trusted fork or plain) and its kernel's environment."""
+    manager_args: dict[str, Any] = {
+        "kernel_name": kernel_name,
+        "transport": "ipc",
+        "ip": str(sockets / "k"),
+        "connection_file": str(sockets / "kernel.json"),
+        "context": context,
+        "session": LeanSession(),
+    }
+    if sandbox is not None:
+        uid = allocate_uid()
+        outcome.uid = uid
+        prepare_folder(cwd, uid)
+        os.chmod(sockets, 0o755)
+        km: AsyncKernelManager = SandboxedKernelManager(
+            sandbox=sandbox, scratch=cwd, sockets=sockets, uid=uid, **manager_args
+        )
+        env = sandbox.environment(cwd, extra_env)
+    else:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}, **extra_env}
+        if trusted_preload is not None:
+            km = TrustedForkKernelManager(
+                preload=trusted_preload, scratch=cwd, sockets=sockets, **manager_args
+            )
+        else:
+            km = AsyncKernelManager(**manager_args)
+    return km, env
+
+
+def _grading_client(
+    nb_man: Any,
+    km: AsyncKernelManager,
+    outcome: RunOutcome,
+    limits: Limits,
+    kernel_name: str,
+    start_timeout: int,
+    cwd: Path,
+) -> GradingClient:
+    """nbclient's settings for a graded run: errors do not stop it, a long cell is interrupted."""
+    client = GradingClient(
+        nb_man,
+        outcome=outcome,
+        output_limit=limits.output_kb * 1024,
+        check_limit=MAX_CHECK_BYTES,
+        km=km,
+        timeout=limits.cell_timeout,
+        startup_timeout=start_timeout,
+        kernel_name=kernel_name,
+        log_output=False,
+        allow_errors=True,
+        shutdown_kernel="immediate",  # nothing in a finished run needs a polite goodbye
+        record_timing=False,  # papermill records each cell's start, end and duration itself
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": "CellTimeoutError",
+            "evalue": f"the cell ran longer than {limits.cell_timeout:g} s and was interrupted",
+            "traceback": [],
+        },
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.on_limit = lambda: _kill_tree(client, outcome.uid)
+    return client
+
+
+def _run_client(
+    client: GradingClient,
+    outcome: RunOutcome,
+    limits: Limits,
+    env: dict[str, str],
+    sockets: Path,
+    context: zmq.asyncio.Context,
+) -> None:
+    """Run every cell under the wall-clock timer; how the run ended goes into ``outcome``."""
+    timer = threading.Timer(limits.run_timeout, _kill_kernel, args=(client, outcome, limits.run_timeout))
+    timer.daemon = True
+    started = time.monotonic()
+    timer.start()
+    kernel_log = (sockets / "kernel-stderr.log").open("wb")
+    try:
+        client.execute(env=env, stdout=subprocess.DEVNULL, stderr=kernel_log)
+    except RunStopped:
+        pass
+    except DeadKernelError as exc:
+        if outcome.status == "completed":
+            outcome.status, outcome.reason = "crashed", f"the kernel died ({exc})"
+    except CellTimeoutError:
+        if outcome.status == "completed":  # an ignored interrupt, or output that kept arriving
+            _record_cell_timeout(client, outcome, limits)
+    except SandboxUnavailable:
+        raise  # the machine's fault, not the notebook's: nothing about this run is recorded
+    except Exception as exc:  # a kernel that garbles its own protocol (patched builtins...)
+        if outcome.status == "completed":
+            outcome.status = "crashed"
+            detail = f"{type(exc).__name__}: {str(exc)[:120]}"
+            outcome.reason = f"the kernel stopped answering properly ({detail})"
+    finally:
+        timer.cancel()
+        outcome.seconds = time.monotonic() - started
+        _end_run(client, outcome, kernel_log, sockets, context)
+
+
+def _record_cell_timeout(client: GradingClient, outcome: RunOutcome, limits: Limits) -> None:
+    """Why nbclient gave up on a cell: an interrupt the kernel ignored, or output that lagged."""
+    outcome.status = "timeout"
+    ignored = client.timed_out_cell == client.current_cell
+    outcome.limit = "cell-timeout" if ignored else "output-lag"
+    outcome.reason = client.timeout_reason(limits)
+
+
+def _end_run(
+    client: GradingClient,
+    outcome: RunOutcome,
+    kernel_log: BinaryIO,
+    sockets: Path,
+    context: zmq.asyncio.Context,
+) -> None:
+    """Leave nothing of the run behind (processes, channels, sockets) whatever way it ended."""
+    outcome.exit_code = _exit_code(client)
+    _kill_tree(client, outcome.uid)
+    kernel_log.close()
+    if outcome.status == "crashed":
+        outcome.reason += _last_words(sockets / "kernel-stderr.log")
+    with contextlib.suppress(Exception):
+        if client.kc is not None:  # join the heartbeat thread before its sockets go
+            client.kc.stop_channels()
+        context.destroy(linger=0)
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
