@@ -102,6 +102,53 @@ def _legend(x: float, y: float, labels: Sequence[str], first: int = 0) -> list[s
     return parts
 
 
+def _threshold_key(
+    legend: Sequence[str], top: float, threshold: float, threshold_label: str, fmt: Callable[[float], str]
+) -> tuple[list[str], float]:
+    """The threshold's dashed-line key after the series legend, and the width it needs."""
+    legend_x = 8 + sum(14 + _width(n) + 16 for n in legend)
+    label = threshold_label or f"threshold {fmt(threshold)}"
+    line = _line(legend_x, top - 22, legend_x + 12, top - 22, THRESHOLD)
+    return [line, _text(legend_x + 16, top - 18, label)], legend_x + 16 + _width(label) + 8
+
+
+def _value_ticks(
+    ticks: Sequence[float], left: float, top: float, height: float, scale: float, fmt: Callable[[float], str]
+) -> list[str]:
+    """Vertical grid lines with their values under the plot, so bar lengths can be read."""
+    parts = []
+    for tick in ticks:
+        x = left + tick * scale
+        parts.append(_line(x, top - 4, x, height - 26))
+        parts.append(_text(x, height - 12, fmt(tick), size=10, anchor="middle"))
+    return parts
+
+
+def _bar_group(
+    values: Sequence[tuple[str, float | None]],
+    left: float,
+    y0: float,
+    bar_h: float,
+    scale: float,
+    max_value: float,
+    fmt: Callable[[float], str],
+) -> tuple[list[str], list[str]]:
+    """One category's bars (``None`` drawn as "no data") and the words for its alt text."""
+    parts: list[str] = []
+    words: list[str] = []
+    for j, (name, value) in enumerate(values):
+        y = y0 + j * bar_h
+        if value is None:
+            parts.append(_text(left + 4, y + bar_h - 3, "no data", size=10, extra=' fill="#757575"'))
+            words.append(f"{name}: no data")
+            continue
+        w = max(0.0, min(value, max_value)) * scale
+        parts.append(_rect(left, y + 1, w, bar_h - 2, f'fill="{PALETTE[j % 8]}"'))
+        parts.append(_text(left + w + 4, y + bar_h - 3, fmt(value), size=10))
+        words.append(f"{name}: {fmt(value)}" if len(values) > 1 else fmt(value))
+    return parts, words
+
+
 def bar_chart(
     categories: Sequence[str],
     series: Mapping[str, Sequence[float | None]],
@@ -129,33 +176,19 @@ def bar_chart(
     body = [_text(8, 18, title, size=13, extra=' font-weight="bold"')]
     legend = list(names) if len(names) > 1 else []
     if threshold is not None:
-        legend_x = 8 + sum(14 + _width(n) + 16 for n in legend)
-        body.append(_line(legend_x, top - 22, legend_x + 12, top - 22, THRESHOLD))
-        label = threshold_label or f"threshold {fmt(threshold)}"
-        body.append(_text(legend_x + 16, top - 18, label))
-        width = max(width, legend_x + 16 + _width(label) + 8)
+        key, key_width = _threshold_key(legend, top, threshold, threshold_label, fmt)
+        body += key
+        width = max(width, key_width)
     body += _legend(8, top - 18, legend)
     scale = plot_w / max_value if max_value else 0.0
-    for tick in ticks if ticks is not None else [max_value * t for t in (0.0, 0.25, 0.5, 0.75, 1.0)]:
-        x = left + tick * scale
-        body.append(_line(x, top - 4, x, height - 26))
-        body.append(_text(x, height - 12, fmt(tick), size=10, anchor="middle"))
+    default_ticks = [max_value * t for t in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    body += _value_ticks(ticks if ticks is not None else default_ticks, left, top, height, scale, fmt)
     alt_parts = []
     for i, category in enumerate(categories):
         y0 = top + i * group_h
         body.append(_text(left - 8, y0 + group_h / 2, category, anchor="end"))
-        values = []
-        for j, name in enumerate(names):
-            value = series[name][i]
-            y = y0 + j * bar_h
-            if value is None:
-                body.append(_text(left + 4, y + bar_h - 3, "no data", size=10, extra=' fill="#757575"'))
-                values.append(f"{name}: no data")
-                continue
-            w = max(0.0, min(value, max_value)) * scale
-            body.append(_rect(left, y + 1, w, bar_h - 2, f'fill="{PALETTE[j % 8]}"'))
-            body.append(_text(left + w + 4, y + bar_h - 3, fmt(value), size=10))
-            values.append(f"{name}: {fmt(value)}" if len(names) > 1 else fmt(value))
+        bars, values = _bar_group([(n, series[n][i]) for n in names], left, y0, bar_h, scale, max_value, fmt)
+        body += bars
         alt_parts.append(f"{category} {', '.join(values)}")
     if threshold is not None:
         x = left + min(threshold, max_value) * scale

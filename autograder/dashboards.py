@@ -473,26 +473,23 @@ class ClassView:
         return sorted(graded, key=lambda x: (x.mean, -len(x.values)))[:limit]
 
 
-def class_view(
-    curriculum: Curriculum,
-    records_by_learner: dict[str, list[EvidenceRecord]],
-    assignment: str | None = None,
-) -> ClassView:
-    """The class report's numbers; ``assignment`` narrows it to that assignment and its phase."""
-    only = curriculum.assignment(assignment) if assignment else None
-    keep = {only.phase_id} if only else {p.id for p in curriculum.phases}
-    views = {n: learner_view(curriculum, n, recs) for n, recs in records_by_learner.items()}
+def _phase_blockers(states: list[PhaseView]) -> list[tuple[str, int]]:
+    """Exercises not at full marks among learners stuck in a phase, most first: what blocks them."""
+    stuck: Counter[str] = Counter()
+    for state in states:
+        if state.progress.state == "unlocked":  # open and ready, not mastered
+            stuck.update(x.label for x in state.exercises if not x.full_marks)
+    order = {x.label: k for state in states for k, x in enumerate(state.exercises)}
+    return sorted(stuck.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))
+
+
+def _phase_stats(curriculum: Curriculum, views: dict[str, LearnerView], keep: set[str]) -> list[PhaseStats]:
+    """Per kept phase, how many learners are locked, stuck or done, in curriculum order."""
     phases = []
     for i, phase in enumerate(curriculum.phases):
         if phase.id not in keep:
             continue
         states = [v.phases[i] for v in views.values()]
-        stuck: Counter[str] = Counter()
-        for state in states:
-            if state.progress.state == "unlocked":  # open and ready, not mastered
-                stuck.update(x.label for x in state.exercises if not x.full_marks)
-        order = {x.label: k for state in states for k, x in enumerate(state.exercises)}
-        blockers = sorted(stuck.items(), key=lambda kv: (-kv[1], order.get(kv[0], 0)))
         phases.append(
             PhaseStats(
                 phase.id,
@@ -500,9 +497,16 @@ def class_view(
                 sum(s.progress.locked for s in states),
                 sum(s.progress.unlocked for s in states),
                 sum(s.progress.mastered for s in states),
-                blockers,
+                _phase_blockers(states),
             )
         )
+    return phases
+
+
+def _empty_exercise_stats(
+    curriculum: Curriculum, only: Assignment | None
+) -> dict[tuple[str, str, str], ExerciseStats]:
+    """Every gradable exercise in curriculum order, so an exercise nobody tried still shows up."""
     exercises: dict[tuple[str, str, str], ExerciseStats] = {}
     for item in curriculum.assignments():
         if (only and item.id != only.id) or curriculum.phase(item.phase_id).planned:
@@ -511,6 +515,13 @@ def class_view(
             for grade_id, _ in exercise_order(curriculum, item.id, spec):
                 key = (item.id, spec.name, grade_id)
                 exercises[key] = ExerciseStats(item.id, spec.name, grade_id, grade_id in spec.core, [], 0)
+    return exercises
+
+
+def _add_exercise_scores(
+    exercises: dict[tuple[str, str, str], ExerciseStats], views: dict[str, LearnerView]
+) -> None:
+    """Add each learner's mean score over seeds; exercises not in ``exercises`` are out of scope."""
     for view in views.values():
         for phase_view in view.phases:
             for a in phase_view.assignments:
@@ -523,6 +534,20 @@ def class_view(
                         continue
                     stats.values.append(sum(values) / len(values))
                     stats.full_marks += x.full_marks
+
+
+def class_view(
+    curriculum: Curriculum,
+    records_by_learner: dict[str, list[EvidenceRecord]],
+    assignment: str | None = None,
+) -> ClassView:
+    """The class report's numbers; ``assignment`` narrows it to that assignment and its phase."""
+    only = curriculum.assignment(assignment) if assignment else None
+    keep = {only.phase_id} if only else {p.id for p in curriculum.phases}
+    views = {n: learner_view(curriculum, n, recs) for n, recs in records_by_learner.items()}
+    phases = _phase_stats(curriculum, views, keep)
+    exercises = _empty_exercise_stats(curriculum, only)
+    _add_exercise_scores(exercises, views)
     all_records = [r for recs in records_by_learner.values() for r in recs]
     dates, by_date = mastery_over_time(curriculum, records_by_learner, keep)
     return ClassView(
@@ -564,18 +589,9 @@ def _count(value: float) -> str:
     return f"{value:g}"
 
 
-def render_class_report(view: ClassView, assignment: str | None = None) -> str:
-    n = len(view.learners)
-    scope = f" ({assignment})" if assignment else ""
-    parts = [
-        f"<h1>Class report{esc(scope)}</h1>",
-        f'<p class="muted">{esc(view.course)}. {n} learner(s), {view.records} evidence record(s), '
-        f"the latest graded {esc(_when(view.latest))}. Exercise scores are each learner's latest graded "
-        "submission, as a fraction of the points averaged over the parameter sets it was graded under.</p>",
-    ]
-    ticks = count_ticks(n)
-    # where learners are blocked
-    parts.append("<section><h2>Where learners are blocked</h2>")
+def _blocked_section(view: ClassView, n: int) -> list[str]:
+    """Where learners are blocked: phase states as a chart and a table naming the worst blocker."""
+    parts = ["<section><h2>Where learners are blocked</h2>"]
     if view.phases and n:
         chart = bar_chart(
             [p.phase for p in view.phases],
@@ -586,7 +602,7 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
             },
             title="Learners per phase state",
             max_value=max(n, 1),
-            ticks=ticks,
+            ticks=count_ticks(n),
             fmt=_count,
         )
         parts.append(f'<div class="charts">{chart.img()}</div>')
@@ -603,8 +619,12 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
         "Blocks most (no full marks on every seed)",
     ]
     parts.append(_table(head, rows) + "</section>")
-    # mastery over time
-    parts.append("<section><h2>Mastery over time</h2>")
+    return parts
+
+
+def _mastery_section(view: ClassView) -> list[str]:
+    """Mastery over time, so an instructor sees whether the class is moving."""
+    parts = ["<section><h2>Mastery over time</h2>"]
     if view.dates and view.mastered_by_date:
         chart = line_chart(
             view.dates,
@@ -620,9 +640,13 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
     else:
         parts.append("<p>No evidence yet.</p>")
     parts.append("</section>")
-    # hardest exercises
+    return parts
+
+
+def _hardest_section(view: ClassView) -> list[str]:
+    """The exercises with the lowest mean score, where teaching time pays off most."""
     hardest = view.hardest()
-    parts.append("<section><h2>Hardest exercises</h2>")
+    parts = ["<section><h2>Hardest exercises</h2>"]
     if hardest:
         chart = bar_chart(
             [x.label for x in hardest],
@@ -646,8 +670,12 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
     else:
         parts.append("<p>No graded exercise yet.</p>")
     parts.append("</section>")
-    # score distribution
-    parts.append("<section><h2>Score distribution per exercise</h2>")
+    return parts
+
+
+def _distribution_section(view: ClassView) -> list[str]:
+    """One histogram per graded exercise, since a mean hides a split class."""
+    parts = ["<section><h2>Score distribution per exercise</h2>"]
     graded = [x for x in view.exercises if x.values]
     if graded:
         edges = [i / 10 for i in range(11)]
@@ -659,6 +687,23 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
     else:
         parts.append("<p>No graded exercise yet.</p>")
     parts.append("</section>")
+    return parts
+
+
+def render_class_report(view: ClassView, assignment: str | None = None) -> str:
+    """The instructor's class report as one self-contained HTML page."""
+    n = len(view.learners)
+    scope = f" ({assignment})" if assignment else ""
+    parts = [
+        f"<h1>Class report{esc(scope)}</h1>",
+        f'<p class="muted">{esc(view.course)}. {n} learner(s), {view.records} evidence record(s), '
+        f"the latest graded {esc(_when(view.latest))}. Exercise scores are each learner's latest graded "
+        "submission, as a fraction of the points averaged over the parameter sets it was graded under.</p>",
+        *_blocked_section(view, n),
+        *_mastery_section(view),
+        *_hardest_section(view),
+        *_distribution_section(view),
+    ]
     return _page(f"Class report{scope}", "\n".join(parts))
 
 

@@ -23,7 +23,7 @@ import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from . import __version__
 from .comparators import expected_for
 from .compare import Outcome, compare
 from .config import MalformedNotebook, Settings
-from .curriculum import Assignment, Curriculum, UnknownName
+from .curriculum import Assignment, Curriculum, NotebookSpec, UnknownName
 from .errors import AutograderError
 from .evidence import (
     CellResult,
@@ -358,6 +358,76 @@ def grade_submission(
         raise
 
 
+def _notebook_parameter_sets(
+    settings: Settings, assignment_id: str, notebook: str, drawn: list[int]
+) -> list[dict[str, Any]]:
+    """The parameter sets one notebook runs under: its source's defaults first, then the drawn seeds."""
+    source = source_notebook(settings, assignment_id, notebook)
+    defaults = with_grader_parameters(
+        settings, assignment_id, _source_defaults(source, source.stat().st_mtime_ns)
+    )
+    return parameter_sets(defaults, drawn)
+
+
+def _grade_submitted_notebook(
+    settings: Settings,
+    assignment: Assignment,
+    spec: NotebookSpec,
+    learner: str,
+    folder: Path,
+    release: Path,
+    params: list[dict[str, Any]],
+    runner: Runner,
+    budget: RunBudget,
+    evidence: EvidenceWriter,
+    file_hashes: dict[str, str],
+    errors: list[str],
+) -> NotebookResult:
+    """One notebook of a submission, scored zero with the reason added to ``errors`` if it cannot run."""
+    label = f"{learner}/{assignment.id}/{spec.file}"
+    submitted = read_submitted(settings, assignment.id, spec.name, folder / spec.file, label)
+    if submitted.sha256:
+        file_hashes[spec.file] = submitted.sha256
+    if submitted.notebook is None:
+        assert submitted.status is not None  # read_submitted names why there is no notebook
+        message = submitted.message
+        unrunnable = _unrunnable(settings, assignment.id, spec.name, params, submitted.status, message)
+        errors.append(message if submitted.status != "missing" else _not_submitted(label))
+        return unrunnable
+    try:
+        result = grade_notebook(
+            settings,
+            assignment.id,
+            spec.name,
+            learner,
+            submitted.notebook,
+            params,
+            release,
+            runner=runner,
+            submitted_hash=submitted.sha256,
+            budget=budget,
+            evidence=evidence,
+        )
+    except UngradableNotebook as exc:
+        message = f"{label}: could not be graded ({exc}); restore it from the release, then submit again"
+        unrunnable = _unrunnable(settings, assignment.id, spec.name, params, "malformed", message)
+        errors.append(message)
+        return unrunnable
+    result.sha256 = file_hashes[spec.file]
+    errors.extend(f"{label}: restored from the release: {change}" for change in result.tampering)
+    return result
+
+
+def _publish_default_runs(
+    settings: Settings, learner: str, assignment_id: str, committed: Path, results: list[NotebookResult]
+) -> None:
+    """Copy each default-parameter run to formgrader's place, only once the whole grading is stored."""
+    for r in results:  # formgrader's copies change only once the whole grading is stored
+        default_run = committed / executed_path(r.notebook, r.runs[0].parameters) if r.runs else None
+        if default_run is not None and default_run.is_file():
+            _write_autograded(settings, learner, assignment_id, r.notebook, default_run)
+
+
 def _grade_submission(
     settings: Settings,
     assignment: Assignment,
@@ -368,60 +438,38 @@ def _grade_submission(
     runner: Runner,
     evidence: EvidenceWriter,
 ) -> SubmissionResult:
+    """Grade every notebook of a submission, commit its evidence, then hand formgrader its copies."""
     errors = _extra_notebooks(learner, assignment, folder)
     results: list[NotebookResult] = []
     file_hashes: dict[str, str] = {}
     first_params: list[dict[str, Any]] | None = None
     budget = RunBudget(settings.submission_timeout)
     for spec in assignment.notebooks:
-        source = source_notebook(settings, assignment.id, spec.name)
-        defaults = with_grader_parameters(
-            settings, assignment.id, _source_defaults(source, source.stat().st_mtime_ns)
-        )
-        params = parameter_sets(defaults, drawn)
+        params = _notebook_parameter_sets(settings, assignment.id, spec.name, drawn)
         first_params = first_params or params
-        label = f"{learner}/{assignment.id}/{spec.file}"
-        submitted = read_submitted(settings, assignment.id, spec.name, folder / spec.file, label)
-        if submitted.sha256:
-            file_hashes[spec.file] = submitted.sha256
-        if submitted.notebook is None:
-            assert submitted.status is not None  # read_submitted names why there is no notebook
-            message = submitted.message
-            results.append(_unrunnable(settings, assignment.id, spec.name, params, submitted.status, message))
-            errors.append(message if submitted.status != "missing" else _not_submitted(label))
-            continue
-        try:
-            result = grade_notebook(
+        results.append(
+            _grade_submitted_notebook(
                 settings,
-                assignment.id,
-                spec.name,
+                assignment,
+                spec,
                 learner,
-                submitted.notebook,
-                params,
+                folder,
                 release,
-                runner=runner,
-                submitted_hash=submitted.sha256,
-                budget=budget,
-                evidence=evidence,
+                params,
+                runner,
+                budget,
+                evidence,
+                file_hashes,
+                errors,
             )
-        except UngradableNotebook as exc:
-            message = f"{label}: could not be graded ({exc}); restore it from the release, then submit again"
-            results.append(_unrunnable(settings, assignment.id, spec.name, params, "malformed", message))
-            errors.append(message)
-            continue
-        result.sha256 = file_hashes[spec.file]
-        errors.extend(f"{label}: restored from the release: {change}" for change in result.tampering)
-        results.append(result)
+        )
     assert first_params is not None
     _copy_submission_files(settings, learner, assignment.id, folder)
     record = _grading_record(
         settings, assignment, learner, folder, results, file_hashes, first_params, errors
     )
     committed = evidence.commit(record)
-    for r in results:  # formgrader's copies change only once the whole grading is stored
-        default_run = committed.path / executed_path(r.notebook, r.runs[0].parameters) if r.runs else None
-        if default_run is not None and default_run.is_file():
-            _write_autograded(settings, learner, assignment.id, r.notebook, default_run)
+    _publish_default_runs(settings, learner, assignment.id, committed.path, results)
     return SubmissionResult(
         learner,
         assignment.id,
@@ -617,6 +665,97 @@ def make_runner(
     return LocalRunner(sandbox, settings.limits, workers or settings.parallel_runs)
 
 
+def _gradable_assignment(curriculum: Curriculum, assignment_id: str) -> Assignment:
+    """The assignment to grade; a planned phase has no notebooks yet, so grading it is refused."""
+    assignment = curriculum.assignment(assignment_id)
+    phase = curriculum.phase(assignment.phase_id)
+    if phase.planned:
+        raise UnknownName(f"phase {phase.id!r} is planned and has no notebooks to grade yet")
+    return assignment
+
+
+def _grade_or_report(
+    settings: Settings,
+    curriculum: Curriculum,
+    assignment: Assignment,
+    learner: str,
+    drawn: list[int],
+    runner: Runner,
+) -> SubmissionResult | SubmissionError:
+    """One submission's grading, where a failure becomes that submission's error, not the batch's."""
+    try:
+        return grade_submission(settings, curriculum, assignment, learner, drawn=drawn, runner=runner)
+    except SubmissionError as exc:
+        return exc
+    except SandboxUnavailable:
+        raise  # the machine's fault: every later run would fail the same way
+    except Exception as exc:  # one submission's failure never stops the others
+        traceback.print_exc(file=sys.stderr)
+        return GradingFailed(
+            f"{learner}/{assignment.id}: the grader failed on this submission "
+            f"({type(exc).__name__}); nothing of it was recorded and earlier grades stand. "
+            "This is a bug in the grader: please report it with the traceback above"
+        )
+
+
+def _keep_for_gradebook(
+    settings: Settings,
+    assignment_id: str,
+    outcome: SubmissionResult | SubmissionError,
+    pending: list[SubmissionResult],
+) -> None:
+    """Queue a graded submission's scores, writing them once a gradebook batch is full."""
+    if isinstance(outcome, SubmissionResult):
+        pending.append(outcome)
+        if len(pending) >= GRADEBOOK_BATCH:
+            _flush_scores(settings, assignment_id, pending)
+
+
+def _finish_started(
+    unseen: set[Future[SubmissionResult | SubmissionError]], pending: list[SubmissionResult]
+) -> None:
+    """After a broken sandbox or an interrupt: start nothing more, keep what was already being graded."""
+    # The sandbox failed (or the grader was interrupted): start nothing more, and
+    # record the submissions already being graded that finish, so the gradebook
+    # matches the evidence they wrote. The rest keep what they had.
+    for future in unseen:
+        future.cancel()
+    for future in unseen:
+        with contextlib.suppress(BaseException):
+            outcome = future.result()
+            if isinstance(outcome, SubmissionResult):
+                pending.append(outcome)
+
+
+def _grade_in_threads(
+    settings: Settings,
+    assignment_id: str,
+    runner: Runner,
+    grade_one: Callable[[int], SubmissionResult | SubmissionError],
+    results: list[SubmissionResult | SubmissionError | None],
+    pending: list[SubmissionResult],
+    on_result: Callable[[SubmissionResult | SubmissionError], None] | None,
+) -> None:
+    """Grade submissions ``0 .. len(results) - 1`` in threads, filling ``results`` in their order."""
+    # One thread more than the runs at once: it reads and sanitises the next submission
+    # while the runs are busy (and while the warm kernels' process starts).
+    threads = max(1, min(runner.parallel + 1, len(results) or 1))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(grade_one, i): i for i in range(len(results))}
+        unseen = set(futures)
+        try:
+            for future in as_completed(futures):
+                unseen.discard(future)
+                outcome = future.result()
+                results[futures[future]] = outcome
+                _keep_for_gradebook(settings, assignment_id, outcome, pending)
+                if on_result:
+                    on_result(outcome)
+        except BaseException:
+            _finish_started(unseen, pending)
+            raise
+
+
 def grade_assignment(
     settings: Settings,
     curriculum: Curriculum,
@@ -638,10 +777,7 @@ def grade_assignment(
     gradebook stay here. Results come back in the order of ``learners``; ``on_result``
     hears of each as it finishes.
     """
-    assignment = curriculum.assignment(assignment_id)
-    phase = curriculum.phase(assignment.phase_id)
-    if phase.planned:
-        raise UnknownName(f"phase {phase.id!r} is planned and has no notebooks to grade yet")
+    assignment = _gradable_assignment(curriculum, assignment_id)
     sources = [source_notebook(settings, assignment_id, nb.name) for nb in assignment.notebooks]
     runner = make_runner(
         settings,
@@ -659,52 +795,10 @@ def grade_assignment(
     pending: list[SubmissionResult] = []
 
     def grade_one(index: int) -> SubmissionResult | SubmissionError:
-        try:
-            return grade_submission(
-                settings, curriculum, assignment, names[index], drawn=drawn[index], runner=runner
-            )
-        except SubmissionError as exc:
-            return exc
-        except SandboxUnavailable:
-            raise  # the machine's fault: every later run would fail the same way
-        except Exception as exc:  # one submission's failure never stops the others
-            traceback.print_exc(file=sys.stderr)
-            return GradingFailed(
-                f"{names[index]}/{assignment_id}: the grader failed on this submission "
-                f"({type(exc).__name__}); nothing of it was recorded and earlier grades stand. "
-                "This is a bug in the grader: please report it with the traceback above"
-            )
+        return _grade_or_report(settings, curriculum, assignment, names[index], drawn[index], runner)
 
     try:
-        # One thread more than the runs at once: it reads and sanitises the next submission
-        # while the runs are busy (and while the warm kernels' process starts).
-        threads = max(1, min(runner.parallel + 1, len(names) or 1))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = {pool.submit(grade_one, i): i for i in range(len(names))}
-            unseen = set(futures)
-            try:
-                for future in as_completed(futures):
-                    unseen.discard(future)
-                    outcome = future.result()
-                    results[futures[future]] = outcome
-                    if isinstance(outcome, SubmissionResult):
-                        pending.append(outcome)
-                        if len(pending) >= GRADEBOOK_BATCH:
-                            _flush_scores(settings, assignment_id, pending)
-                    if on_result:
-                        on_result(outcome)
-            except BaseException:
-                # The sandbox failed (or the grader was interrupted): start nothing more, and
-                # record the submissions already being graded that finish, so the gradebook
-                # matches the evidence they wrote. The rest keep what they had.
-                for future in unseen:
-                    future.cancel()
-                for future in unseen:
-                    with contextlib.suppress(BaseException):
-                        outcome = future.result()
-                        if isinstance(outcome, SubmissionResult):
-                            pending.append(outcome)
-                raise
+        _grade_in_threads(settings, assignment_id, runner, grade_one, results, pending, on_result)
     finally:
         _flush_scores(settings, assignment_id, pending)
         runner.close()
