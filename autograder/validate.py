@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
+from . import layout
 from .alternatives import (
     ALTERNATIVES_DIR,
     Alternative,
@@ -143,119 +145,217 @@ def check_assignment(
 
     ``step`` hears of each notebook once its checks are done (a progress bar).
     """
-    source_dir = curriculum.source_dir(assignment.id)
-    release_dir = curriculum.release_dir(assignment.id)
     check_names: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
         scratch = load_settings(settings.root, state_dir=Path(tmp) / "state")
         generated = Path(tmp) / "release"
         generate_release(scratch, assignment.id, generated)
         for spec in _stepped(assignment.notebooks, step):
-            source_path = source_dir / spec.file
-            release_path = release_dir / spec.file
-            where = str(source_path.relative_to(settings.root))
-            if not source_path.is_file():
-                report.fail(where, "missing: the manifest lists it but solutions/ does not have it")
-                continue
-            source = read_notebook(source_path)
-            report.problems.extend(committed_outputs(source_path.relative_to(settings.root), source))
-            if not release_path.is_file():
-                report.fail(str(release_path.relative_to(settings.root)), "missing; run: autograder release")
-                continue
-            release = read_notebook(release_path)
-            report.problems.extend(committed_outputs(release_path.relative_to(settings.root), release))
-            fresh = read_notebook(generated / assignment.id / spec.file)
-            if _comparable(fresh) != _comparable(release):
-                report.fail(
-                    str(release_path.relative_to(settings.root)),
-                    "out of sync with solutions/ (nbgrader generate_assignment makes something else); "
-                    "run: autograder release",
-                )
-            for cell_id, line in leaked_text(source, release):
-                report.fail(f"{release_path.relative_to(settings.root)}: cell {cell_id}", f"leaks {line!r}")
-            # Every graded cell counts, written answers graded by hand included: the manifest's
-            # points are the notebook's total, as nbgrader's gradebook and exports show it.
-            points = sum(
-                float(c.metadata.nbgrader.get("points", 0))
-                for c in source.cells
-                if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            _check_notebook(
+                settings,
+                scratch,
+                curriculum,
+                assignment.id,
+                spec,
+                generated=generated / assignment.id,
+                check_names=check_names,
+                report=report,
+                log=log,
             )
-            if spec.points is not None and points != spec.points:
-                report.fail(
-                    where,
-                    f"its graded cells (written answers included) carry {points:g} points; "
-                    f"the manifest says {spec.points:g}",
-                )
-            graded = {c.metadata.nbgrader["grade_id"] for c in grade_cells(source)}
-            for core in spec.core:
-                if core not in graded:
-                    report.fail(where, f"core exercise {core!r} in the manifest is not a graded cell here")
-            defaults = with_grader_parameters(settings, assignment.id, default_parameters(source))
-            if "seed" not in defaults:
-                report.fail(where, "no `seed` in a cell tagged `parameters`")
-                continue
-            seeds = [
-                defaults["seed"],
-                *[defaults["seed"] + 1000 + i for i in range(settings.check_seeds - 1)],
-            ]
-            references = []
-            warm = trusted_warm(settings, source_path)
-            for seed in seeds:
-                params = {**defaults, "seed": seed}
-                started = time.monotonic()
-                try:
-                    reference = compute_reference(scratch, assignment.id, spec.name, params)
-                except Exception as exc:
-                    report.fail(where, f"the solution does not run cleanly with seed {seed}: {exc}")
-                    break
-                seconds = time.monotonic() - started
-                report.timings[f"{where} seed {seed}"] = seconds
-                if seconds > settings.max_notebook_seconds:
-                    report.fail(
-                        where,
-                        f"took {seconds:.0f} s with seed {seed}; the limit is "
-                        f"{settings.max_notebook_seconds:.0f} s",
-                    )
-                references.append(reference)
-                for grade_id, cell in reference.cells.items():
-                    if not cell["checks"]:
-                        report.fail(f"{where}: cell {grade_id}", "graded cell reports no out-of-kernel check")
-                    if seed == defaults["seed"]:
-                        for name in cell["checks"]:
-                            owner = f"{where}: cell {grade_id}"
-                            if name in check_names and check_names[name] != owner:
-                                report.fail(owner, f"check name {name!r} is also used in {check_names[name]}")
-                            check_names[name] = owner
-                # a second run of the solution, graded against the first: full marks
-                with scratch_copy(source_dir) as cwd:
-                    again = run_notebook(source, params, cwd, limits=scratch.limits, sandbox=None, warm=warm)
-                for grade_id, result in score_run(reference, again).cells.items():
-                    if result.score < result.points:
-                        failed = [c.name for c in result.checks if not c.passed]
-                        report.fail(
-                            f"{where}: cell {grade_id}",
-                            f"the solution scores {result.score:g}/{result.points:g} with seed {seed} "
-                            f"({result.error or 'checks ' + ', '.join(failed)}); is it deterministic?",
-                        )
-            if not references:
-                continue
-            write_compat_references(settings, references[:1])
-            # the untouched release, graded as a submission: zero on every graded cell
-            sanitized, _ = sanitize(scratch, release, assignment.id, spec.name, "untouched-release")
-            with scratch_copy(release_dir) as cwd:
-                run = run_notebook(
-                    sanitized, references[0].parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm
-                )
-            for grade_id, result in score_run(references[0], run).cells.items():
-                if result.score > 0:
-                    report.fail(
-                        f"{release_path.relative_to(settings.root)}: cell {grade_id}",
-                        f"the untouched release scores {result.score:g}; a test must fail before "
-                        "the learner writes anything",
-                    )
-            check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)
-            log(f"checked {where} ({len(references)} seeds)")
         check_released_folders(settings.root, generated / assignment.id, assignment.id, report)
+
+
+def _check_notebook(
+    settings: Settings,
+    scratch: Settings,
+    curriculum: Curriculum,
+    assignment_id: str,
+    spec: NotebookSpec,
+    *,
+    generated: Path,
+    check_names: dict[str, str],
+    report: CheckReport,
+    log: Callable[[str], None],
+) -> None:
+    """One notebook's checks in the order an author fixes them: files, manifest, solution, release."""
+    source_dir = curriculum.source_dir(assignment_id)
+    release_dir = curriculum.release_dir(assignment_id)
+    source_path = source_dir / spec.file
+    where = str(source_path.relative_to(settings.root))
+    if not source_path.is_file():
+        report.fail(where, "missing: the manifest lists it but solutions/ does not have it")
+        return
+    source = read_notebook(source_path)
+    report.problems.extend(committed_outputs(source_path.relative_to(settings.root), source))
+    release = _checked_release(settings.root, release_dir / spec.file, generated / spec.file, source, report)
+    if release is None:
+        return
+    _check_manifest_entry(where, spec, source, report)
+    defaults = with_grader_parameters(settings, assignment_id, default_parameters(source))
+    if "seed" not in defaults:
+        report.fail(where, "no `seed` in a cell tagged `parameters`")
+        return
+    warm = trusted_warm(settings, source_path)
+    run = _SolutionRun(settings, scratch, assignment_id, spec.name, source, source_dir, warm, where)
+    references = _solution_references(run, defaults, check_names, report)
+    if not references:
+        return
+    write_compat_references(settings, references[:1])
+    where_release = str((release_dir / spec.file).relative_to(settings.root))
+    _check_untouched_release(run, release, release_dir, references[0], where_release, report)
+    check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)
+    log(f"checked {where} ({len(references)} seeds)")
+
+
+def _checked_release(
+    root: Path, release_path: Path, fresh_path: Path, source: NotebookNode, report: CheckReport
+) -> NotebookNode | None:
+    """The committed release copy, checked for outputs, drift from solutions/ and leaks (None if absent)."""
+    if not release_path.is_file():
+        report.fail(str(release_path.relative_to(root)), "missing; run: autograder release")
+        return None
+    release = read_notebook(release_path)
+    report.problems.extend(committed_outputs(release_path.relative_to(root), release))
+    fresh = read_notebook(fresh_path)
+    if _comparable(fresh) != _comparable(release):
+        report.fail(
+            str(release_path.relative_to(root)),
+            "out of sync with solutions/ (nbgrader generate_assignment makes something else); "
+            "run: autograder release",
+        )
+    for cell_id, line in leaked_text(source, release):
+        report.fail(f"{release_path.relative_to(root)}: cell {cell_id}", f"leaks {line!r}")
+    return release
+
+
+def _check_manifest_entry(where: str, spec: NotebookSpec, source: NotebookNode, report: CheckReport) -> None:
+    """The manifest's points and core exercises must match the notebook's graded cells."""
+    # Every graded cell counts, written answers graded by hand included: the manifest's
+    # points are the notebook's total, as nbgrader's gradebook and exports show it.
+    points = sum(
+        float(c.metadata.nbgrader.get("points", 0))
+        for c in source.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+    )
+    if spec.points is not None and points != spec.points:
+        report.fail(
+            where,
+            f"its graded cells (written answers included) carry {points:g} points; "
+            f"the manifest says {spec.points:g}",
+        )
+    graded = {c.metadata.nbgrader["grade_id"] for c in grade_cells(source)}
+    for core in spec.core:
+        if core not in graded:
+            report.fail(where, f"core exercise {core!r} in the manifest is not a graded cell here")
+
+
+@dataclass(frozen=True)
+class _SolutionRun:
+    """What every run of one notebook's solution needs, so the helpers below stay short."""
+
+    settings: Settings
+    scratch: Settings
+    assignment_id: str
+    notebook: str
+    source: NotebookNode
+    source_dir: Path
+    warm: tuple[str, ...] | None
+    where: str
+
+
+def _solution_references(
+    run: _SolutionRun, defaults: dict[str, Any], check_names: dict[str, str], report: CheckReport
+) -> list[Reference]:
+    """The solution's reference under each check seed; stops at the first seed it cannot run."""
+    seeds = [
+        defaults["seed"],
+        *[defaults["seed"] + 1000 + i for i in range(run.settings.check_seeds - 1)],
+    ]
+    references = []
+    for seed in seeds:
+        params = {**defaults, "seed": seed}
+        reference = _timed_reference(run, params, report)
+        if reference is None:
+            break
+        references.append(reference)
+        _check_reference_cells(
+            run.where, reference, check_names if seed == defaults["seed"] else None, report
+        )
+        _check_second_run(run, reference, params, report)
+    return references
+
+
+def _timed_reference(run: _SolutionRun, params: dict[str, Any], report: CheckReport) -> Reference | None:
+    """The reference for one seed, timed against the notebook limit (None if the solution fails)."""
+    seed = params["seed"]
+    started = time.monotonic()
+    try:
+        reference = compute_reference(run.scratch, run.assignment_id, run.notebook, params)
+    except Exception as exc:
+        report.fail(run.where, f"the solution does not run cleanly with seed {seed}: {exc}")
+        return None
+    seconds = time.monotonic() - started
+    report.timings[f"{run.where} seed {seed}"] = seconds
+    if seconds > run.settings.max_notebook_seconds:
+        report.fail(
+            run.where,
+            f"took {seconds:.0f} s with seed {seed}; the limit is {run.settings.max_notebook_seconds:.0f} s",
+        )
+    return reference
+
+
+def _check_reference_cells(
+    where: str, reference: Reference, check_names: dict[str, str] | None, report: CheckReport
+) -> None:
+    """Every graded cell needs a check; check names (first seed only, when given) must be unique."""
+    for grade_id, cell in reference.cells.items():
+        if not cell["checks"]:
+            report.fail(f"{where}: cell {grade_id}", "graded cell reports no out-of-kernel check")
+        if check_names is not None:
+            for name in cell["checks"]:
+                owner = f"{where}: cell {grade_id}"
+                if name in check_names and check_names[name] != owner:
+                    report.fail(owner, f"check name {name!r} is also used in {check_names[name]}")
+                check_names[name] = owner
+
+
+def _check_second_run(
+    run: _SolutionRun, reference: Reference, params: dict[str, Any], report: CheckReport
+) -> None:
+    """A second run of the solution, graded against the first, must score full marks (determinism)."""
+    with scratch_copy(run.source_dir) as cwd:
+        again = run_notebook(run.source, params, cwd, limits=run.scratch.limits, sandbox=None, warm=run.warm)
+    for grade_id, result in score_run(reference, again).cells.items():
+        if result.score < result.points:
+            failed = [c.name for c in result.checks if not c.passed]
+            report.fail(
+                f"{run.where}: cell {grade_id}",
+                f"the solution scores {result.score:g}/{result.points:g} with seed {params['seed']} "
+                f"({result.error or 'checks ' + ', '.join(failed)}); is it deterministic?",
+            )
+
+
+def _check_untouched_release(
+    run: _SolutionRun,
+    release: NotebookNode,
+    release_dir: Path,
+    reference: Reference,
+    where_release: str,
+    report: CheckReport,
+) -> None:
+    """The untouched release, graded as a submission, must score zero on every graded cell."""
+    sanitized, _ = sanitize(run.scratch, release, run.assignment_id, run.notebook, "untouched-release")
+    with scratch_copy(release_dir) as cwd:
+        result = run_notebook(
+            sanitized, reference.parameters, cwd, limits=run.scratch.limits, sandbox=None, warm=run.warm
+        )
+    for grade_id, cell in score_run(reference, result).cells.items():
+        if cell.score > 0:
+            report.fail(
+                f"{where_release}: cell {grade_id}",
+                f"the untouched release scores {cell.score:g}; a test must fail before "
+                "the learner writes anything",
+            )
 
 
 def check_alternatives(
@@ -277,46 +377,14 @@ def check_alternatives(
     least one) name the notebook; ``scratch`` holds the gradebook that knows its release.
     """
     root, assignment_id, notebook = scratch.root, references[0].assignment, references[0].notebook
-    path = alternatives_path(root / "solutions" / assignment_id, notebook)
+    path = alternatives_path(layout.source_dir(root, assignment_id), notebook)
     where = str(path.relative_to(root))
-    if not path.is_file():
-        report.fail(
-            where,
-            "missing: every notebook ships at least one honest alternative solution that must score "
-            "full marks; write one (see 'Honest alternatives' in docs/AUTHORING.md)",
-        )
-        return
-    try:
-        alternatives = load_alternatives(path)
-    except AlternativesError as exc:
-        report.problems.append(str(exc))
-        return
-    problems = target_problems(alternatives, release)
-    for problem in problems:
-        report.fail(where, f"alternative {problem}")
-    if problems:
+    alternatives = _usable_alternatives(path, where, release, report)
+    if alternatives is None:
         return
     started = time.monotonic()
-    answers = solution_answers(source)
-    jobs: list[tuple[Alternative, NotebookNode, Reference]] = []
-    for alternative in alternatives:
-        filled = apply_alternative(release, answers, alternative)
-        try:
-            sanitized, _ = sanitize(scratch, filled, assignment_id, notebook, f"alt-{alternative.name}")
-        except Exception as exc:  # nbgrader refuses what it cannot restore, as for a learner
-            report.fail(where, f"alternative {alternative.name}: nbgrader cannot restore it: {exc}")
-            continue
-        jobs.extend((alternative, sanitized, reference) for reference in references)
-    release_dir = root / "curriculum" / assignment_id
-
-    def grade(job: tuple[Alternative, NotebookNode, Reference]) -> RunResult:
-        _, nb, reference = job
-        with scratch_copy(release_dir) as cwd:
-            run = run_notebook(nb, reference.parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm)
-        return score_run(reference, run)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(scratch.parallel_runs, len(jobs)))) as pool:
-        results = list(pool.map(grade, jobs))
+    jobs = _alternative_jobs(scratch, source, release, references, alternatives, where, report)
+    results = _grade_alternative_jobs(scratch, layout.release_dir(root, assignment_id), jobs, warm)
     for (alternative, _, reference), result in zip(jobs, results, strict=True):
         seed = reference.parameters.get("seed")
         for grade_id, cell in result.cells.items():
@@ -328,6 +396,70 @@ def check_alternatives(
     seconds = time.monotonic() - started
     report.timings[f"{where} ({len(alternatives)} x {len(references)} seeds)"] = seconds
     log(f"graded {len(alternatives)} alternative(s) of {notebook}, {len(references)} seeds: {seconds:.1f} s")
+
+
+def _usable_alternatives(
+    path: Path, where: str, release: NotebookNode, report: CheckReport
+) -> list[Alternative] | None:
+    """The notebook's alternatives, or None (reported) when missing, unreadable or mistargeted."""
+    if not path.is_file():
+        report.fail(
+            where,
+            "missing: every notebook ships at least one honest alternative solution that must score "
+            "full marks; write one (see 'Honest alternatives' in docs/AUTHORING.md)",
+        )
+        return None
+    try:
+        alternatives = load_alternatives(path)
+    except AlternativesError as exc:
+        report.problems.append(str(exc))
+        return None
+    problems = target_problems(alternatives, release)
+    for problem in problems:
+        report.fail(where, f"alternative {problem}")
+    return None if problems else alternatives
+
+
+_AlternativeJob = tuple[Alternative, NotebookNode, Reference]
+
+
+def _alternative_jobs(
+    scratch: Settings,
+    source: NotebookNode,
+    release: NotebookNode,
+    references: list[Reference],
+    alternatives: list[Alternative],
+    where: str,
+    report: CheckReport,
+) -> list[_AlternativeJob]:
+    """Each alternative typed into the release and sanitised as nbgrader would, once per seed."""
+    assignment_id, notebook = references[0].assignment, references[0].notebook
+    answers = solution_answers(source)
+    jobs: list[_AlternativeJob] = []
+    for alternative in alternatives:
+        filled = apply_alternative(release, answers, alternative)
+        try:
+            sanitized, _ = sanitize(scratch, filled, assignment_id, notebook, f"alt-{alternative.name}")
+        except Exception as exc:  # nbgrader refuses what it cannot restore, as for a learner
+            report.fail(where, f"alternative {alternative.name}: nbgrader cannot restore it: {exc}")
+            continue
+        jobs.extend((alternative, sanitized, reference) for reference in references)
+    return jobs
+
+
+def _grade_alternative_jobs(
+    scratch: Settings, release_dir: Path, jobs: list[_AlternativeJob], warm: tuple[str, ...] | None
+) -> list[RunResult]:
+    """The jobs run side by side (``parallel_runs`` at once), each scored against its seed's reference."""
+
+    def grade(job: _AlternativeJob) -> RunResult:
+        _, nb, reference = job
+        with scratch_copy(release_dir) as cwd:
+            run = run_notebook(nb, reference.parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm)
+        return score_run(reference, run)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(scratch.parallel_runs, len(jobs)))) as pool:
+        return list(pool.map(grade, jobs))
 
 
 def _why_not(error: str, checks: list[CheckResult]) -> str:
@@ -343,7 +475,7 @@ def _why_not(error: str, checks: list[CheckResult]) -> str:
 
 def check_released_folders(root: Path, generated: Path, assignment_id: str, report: CheckReport) -> None:
     """No alternatives folder in the committed release, nor in what nbgrader generates now."""
-    committed = root / "curriculum" / assignment_id
+    committed = layout.release_dir(root, assignment_id)
     for folder in sorted(committed.rglob(ALTERNATIVES_DIR)) if committed.is_dir() else []:
         report.fail(
             str(folder.relative_to(root)),
@@ -367,8 +499,8 @@ def check_alternative_leaks(settings: Settings, assignment: Assignment, report: 
     As for solution lines, a line the author also shows outside the secret regions of a
     notebook (a prompt, a visible test) is public, not a leak.
     """
-    source_dir = settings.root / "solutions" / assignment.id
-    release_dir = settings.root / "curriculum" / assignment.id
+    source_dir = layout.source_dir(settings.root, assignment.id)
+    release_dir = layout.release_dir(settings.root, assignment.id)
     lines: dict[str, str] = {}
     for path in sorted((source_dir / ALTERNATIVES_DIR).glob("*.yaml")):
         try:
@@ -405,14 +537,14 @@ def check_hidden_files(settings: Settings, assignment: Assignment, report: Check
     nbgrader copies every file of the source folder into the release, so a hidden file
     there, or its rows inside a data file, is a leak.
     """
-    hidden = settings.root / "hidden" / assignment.id
+    hidden = layout.hidden_dir(settings.root, assignment.id)
     if not hidden.is_dir():
         return
     public_files = [
         p
         for folder in (
-            settings.root / "curriculum" / assignment.id,
-            settings.root / "solutions" / assignment.id,
+            layout.release_dir(settings.root, assignment.id),
+            layout.source_dir(settings.root, assignment.id),
         )
         for p in folder.rglob("*")
         if p.is_file()
@@ -432,7 +564,7 @@ def run_nbval(settings: Settings, assignment: Assignment, report: CheckReport) -
     A copy, because notebooks write files (a saved model, say) into their working folder,
     and nbgrader would ship anything left in ``solutions/`` with the release.
     """
-    folder = settings.root / "solutions" / assignment.id
+    folder = layout.source_dir(settings.root, assignment.id)
     with tempfile.TemporaryDirectory(prefix="autograder-nbval-") as tmp:
         copy = Path(tmp) / assignment.id
         shutil.copytree(folder, copy)
@@ -476,7 +608,7 @@ def check_curriculum(
     step: Callable[[str], None] = lambda _: None,
 ) -> CheckReport:
     report = CheckReport()
-    for folder in ("solutions", "curriculum"):
+    for folder in (layout.SOURCE, layout.RELEASE):
         for path in sorted((settings.root / folder).rglob("*.ipynb")):
             if ".ipynb_checkpoints" in path.parts:
                 continue
