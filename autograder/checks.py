@@ -26,11 +26,8 @@ from typing import Any
 from .comparators import check_options, expected_for, spec_for
 from .encode import encode
 from .layout import is_course_root
+from .protocol import COLLECT_ENV, MIME_TYPE, STATE_ENV
 
-MIME_TYPE = "application/vnd.autograder.check+json"
-COLLECT_ENV = "AUTOGRADER_COLLECT"
-"""Set to ``1`` by the grader: values are collected outside, nothing is compared here."""
-STATE_ENV = "AUTOGRADER_STATE"
 COMPAT_FILE = Path("references") / "compat.json"
 
 

@@ -12,9 +12,8 @@ from traitlets.config.loader import PyFileConfigLoader
 from . import layout
 from .errors import AutograderError
 from .layout import CONFIG_FILE
+from .protocol import STATE_ENV
 from .sandbox import Limits, Sandbox, SandboxUnavailable, probe, read_limits
-
-STATE_ENV = "AUTOGRADER_STATE"
 
 
 class ConfigError(AutograderError, ValueError):

@@ -32,18 +32,11 @@ from .storage import write_notebook
 
 FORMAT = 1
 
-RunStatus = Literal[
-    "completed",
-    "crashed",
-    "timeout",
-    "memory-limit",
-    "output-limit",
-    "skipped",
-    "missing",
-    "malformed",
-    "wrong-notebook",
-]
-"""How a run ended; a notebook that could not run gives its runs the notebook's status."""
+RunEnd = Literal["completed", "crashed", "timeout", "memory-limit", "output-limit"]
+"""How a run that started ended (``execute.RunOutcome.status``)."""
+RunStatus = Literal[RunEnd, "skipped", "missing", "malformed", "wrong-notebook"]
+"""How a run ended; a run not started says why (``skipped``), and a notebook that could not
+run gives its runs the notebook's status."""
 
 NotebookStatus = Literal["graded", "missing", "malformed", "wrong-notebook"]
 """Whether a submitted notebook was run at all (``graded``) or why not."""

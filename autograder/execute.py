@@ -45,9 +45,10 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager, papermil
 from papermill.execute import prepare_notebook_metadata
 from papermill.parameterize import parameterize_notebook
 
-from .checks import MIME_TYPE
 from .config import MalformedNotebook
+from .evidence import RunEnd
 from .jsonbudget import decoded_size
+from .protocol import MIME_TYPE
 from .sandbox import (
     Limits,
     Sandbox,
@@ -82,7 +83,7 @@ MAX_STREAM_CHARS = 100_000
 class RunOutcome:
     """How a run ended: ``completed``, ``timeout`` (wall clock) or ``crashed`` (kernel died)."""
 
-    status: str = "completed"
+    status: RunEnd = "completed"
     reason: str = ""
     seconds: float = 0.0
     cells_run: int = 0

@@ -27,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
@@ -179,7 +179,7 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
         if expected_cell["checks"] and not result.error and all(c.passed for c in result.checks):
             result.score = points
         cells[grade_id] = result
-    status = cast(RunStatus, run.outcome.status)  # execute's outcome names one of RunStatus
+    status: RunStatus = run.outcome.status
     return RunResult(run.parameters, status, run.outcome.reason, run.outcome.seconds, cells)
 
 

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 
 from . import layout
-from .checks import MIME_TYPE
 from .compare import METRICS_HIGHER_IS_BETTER, metric_value, prediction_vector
 from .config import Settings
 from .curriculum import Assignment
 from .errors import AutograderError
 from .evidence import iter_records, latest_by_learner
+from .protocol import MIME_TYPE
 
 
 class LeaderboardError(AutograderError, LookupError):

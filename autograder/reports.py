@@ -20,8 +20,8 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from .checks import MIME_TYPE
 from .compare import safe_text
+from .protocol import MIME_TYPE
 from .report_schema import has_lone_surrogate
 
 REPORT_FIELDS = ("name", "value", "spec", "hint", "labels")

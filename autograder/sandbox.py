@@ -98,8 +98,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .checks import COLLECT_ENV
 from .errors import AutograderError
+from .protocol import COLLECT_ENV
 
 SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit")
 FIRST_UID = 200_000
