@@ -37,3 +37,9 @@ def test_course_folders_are_named_only_in_layout(path):
         if isinstance(node, ast.Constant) and node.value in FOLDER_NAMES
     ]
     assert spelled == [], f"use autograder.layout's names instead: {spelled}"
+
+
+def test_the_readme_lists_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    missing = [p.name for p in modules() if f"`{p.name}`" not in readme]
+    assert missing == [], f"add a line for each to the README's layout: {missing}"
