@@ -33,9 +33,9 @@ c.CourseDirectory.db_url = os.environ.get("AUTOGRADER_DB_URL") or f"sqlite:///{S
 c.Exchange.root = str(STATE / "exchange")
 c.Exchange.path_includes_course = True
 # `nbgrader collect` takes a submission only for the account that owns all of it, and says
-# which it refuses (autograder/exchange_plugins.py); learners' submit class is in the config
+# which it refuses (autograder/course/exchange_plugins.py); learners' submit class is in the config
 # `autograder exchange-setup` writes for them.
-c.ExchangeFactory.collect = "autograder.exchange_plugins.OwnerCheckedCollect"
+c.ExchangeFactory.collect = "autograder.course.exchange_plugins.OwnerCheckedCollect"
 c.Execute.timeout = 60
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 # nbgrader copies every other file of a source folder into the release; honest alternative
@@ -51,14 +51,14 @@ c.Autograder.max_notebook_mb = 20  # a submitted notebook larger than this is re
 c.Autograder.seeds = 2  # parameter sets per submission: the default plus one drawn at random
 c.Autograder.check_seeds = 3  # parameter sets `autograder check` runs every solution under
 c.Autograder.max_notebook_seconds = 60  # `autograder check` fails a slower solution notebook
-# Sandbox limits for learner kernels (see autograder/sandbox.py for how they are enforced)
+# Sandbox limits for learner kernels (see autograder/run/sandbox.py for how they are enforced)
 c.Autograder.memory_mb = 4096  # address space of the kernel and its children
 c.Autograder.cpu_seconds = 600  # CPU time of the kernel process
 c.Autograder.processes = 64  # processes and threads the sandbox's uid may have at once
 c.Autograder.file_size_mb = 64  # largest file the notebook may write
 c.Autograder.output_kb = 1024  # printed output the grader keeps per run; past it the run stops
 # Speed. Kernels are forked from a warm process that has imported these modules once
-# (autograder/zygote.py; as root only, else each kernel starts cold), and `workers`
+# (autograder/run/zygote.py; as root only, else each kernel starts cold), and `workers`
 # notebook runs go at once (0: one more than the CPU cores).
 c.Autograder.warm_kernels = True
 c.Autograder.preload = []  # modules to import besides what the graded notebooks import

@@ -1,9 +1,11 @@
 """Autograded, mastery-gated curriculum for machine-learning developers.
 
-The package is laid out as the grading pipeline reads: ``curriculum`` (the manifest) ->
-``checks`` (the in-kernel helper) -> ``execute`` (papermill runs) -> ``reference``
-(solution values per parameter set) -> ``compare`` (trusted comparison) -> ``grade`` ->
-``gradebook`` and ``evidence`` -> ``mastery`` -> ``feedback`` and ``report``.
+The trust boundary is the folder: the modules at this top level are the ones a learner's
+kernel imports (``checks``, ``hints``, ``serving``, ``datasets``, and the value encoding and
+comparators the kernel shares with the grader), plus ``cli`` and ``errors``. Everything a
+learner must not be able to patch lives in the subpackages, in the order a grading reads:
+``course`` (settings, manifest) -> ``run`` (papermill runs in the sandbox) -> ``grading``
+(references, comparison, scores, gradebook, evidence) -> ``views`` (mastery, pages).
 """
 
 import sys

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .config import Settings, find_course_root, load_settings
-from .curriculum import Curriculum, load_curriculum
+from .course.config import Settings, find_course_root, load_settings
+from .course.curriculum import Curriculum, load_curriculum
+from .course.workspace import check_learner_name, progress_page_path, refresh_progress_page
 from .errors import AutograderError, NotFound
-from .evidence import iter_records, known_learners
-from .mastery import Gap, PhaseProgress, phase_progress, progress_json
-from .workspace import check_learner_name, progress_page_path, refresh_progress_page
+from .grading.evidence import iter_records, known_learners
+from .views.mastery import Gap, PhaseProgress, phase_progress, progress_json
 
 
 class CliError(AutograderError):
@@ -31,8 +31,8 @@ def _context(args: argparse.Namespace) -> tuple[Settings, Curriculum]:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .gradebook import ensure_assignment, generate_release
-    from .reference import default_references, write_compat_references
+    from .grading.gradebook import ensure_assignment, generate_release
+    from .grading.reference import default_references, write_compat_references
 
     settings, curriculum = _context(args)
     ids = args.assignment or [
@@ -50,7 +50,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_exchange_setup(args: argparse.Namespace) -> int:
-    from .exchange import setup_exchange
+    from .course.exchange import setup_exchange
 
     settings, _ = _context(args)
     target = Path(args.learner_config) if args.learner_config else None
@@ -65,7 +65,7 @@ def cmd_exchange_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    from .workspace import start
+    from .course.workspace import start
 
     settings, curriculum = _context(args)
     folder = start(settings, curriculum, args.assignment, args.learner)
@@ -76,7 +76,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    from .lab import lab_command
+    from .course.lab import lab_command
 
     settings, _ = _context(args)
     if bool(args.learner) == args.instructor:
@@ -88,7 +88,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from .workspace import submit
+    from .course.workspace import submit
 
     settings, curriculum = _context(args)
     target = submit(settings, curriculum, args.assignment, args.learner)
@@ -103,7 +103,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 def _result_line(result: object) -> list[str]:
     """The lines one graded submission prints: its errors, then its score on each seed."""
-    from .grade import SubmissionResult
+    from .grading.grade import SubmissionResult
 
     if not isinstance(result, SubmissionResult):
         return [f"error: {result}"]
@@ -121,8 +121,8 @@ def _result_line(result: object) -> list[str]:
 
 def grade_summary(results: list[Any], seconds: float) -> str:
     """The table a grading run ends with: one row per submission, then the totals."""
-    from .grade import SubmissionResult
-    from .progress import table
+    from .grading.grade import SubmissionResult
+    from .run.progress import table
 
     rows = []
     for result in results:
@@ -158,14 +158,14 @@ def grade_summary(results: list[Any], seconds: float) -> str:
 def cmd_grade(args: argparse.Namespace) -> int:
     settings, curriculum = _context(args)
     if not args.scheduler and not args.unsafe_no_sandbox:  # warm up while nbgrader imports
-        from .runners import grading_sandbox, prestart
+        from .run.runners import grading_sandbox, prestart
 
         assignment = curriculum.assignment(args.assignment)
         sources = [settings.source_notebook(assignment.id, nb.name) for nb in assignment.notebooks]
         prestart(grading_sandbox(settings, sources))
 
-    from .grade import SubmissionError, grade_assignment, submitted_learners
-    from .progress import Progress
+    from .grading.grade import SubmissionError, grade_assignment, submitted_learners
+    from .run.progress import Progress
 
     learners = [check_learner_name(n) for n in args.learners] if args.learners else None
     if args.unsafe_no_sandbox:
@@ -211,7 +211,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .feedback import write_feedback
+    from .views.feedback import write_feedback
 
     settings, curriculum = _context(args)
     learners = [check_learner_name(n) for n in args.learners] if args.learners else known_learners(settings)
@@ -299,7 +299,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
     if args.html:
         if not args.learner:
             raise CliError("--html writes one learner's page; add --learner NAME")
-        from .dashboards import write_progress_page as write_page
+        from .views.dashboards import write_progress_page as write_page
 
         print(f"wrote {write_page(settings, curriculum, args.learner, Path(args.html))}")
         return 0
@@ -313,8 +313,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .dashboards import class_records, class_view, write_class_report
-    from .progress import table
+    from .run.progress import table
+    from .views.dashboards import class_records, class_view, write_class_report
 
     settings, curriculum = _context(args)
     if args.assignment:
@@ -338,14 +338,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .lms import export_grades
+    from .views.lms import export_grades
 
     settings, curriculum = _context(args)
     text = export_grades(settings, curriculum, args.lms)
     if not args.out:
         sys.stdout.write(text)
         return 0
-    from .storage import write_bytes_atomic
+    from .grading.storage import write_bytes_atomic
 
     write_bytes_atomic(Path(args.out), text.encode())
     learners = len(text.splitlines()) - 2  # after the header and the points-possible row
@@ -354,7 +354,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .leaderboard import leaderboard
+    from .views.leaderboard import leaderboard
 
     settings, curriculum = _context(args)
     metric, entries = leaderboard(settings, curriculum.assignment(args.assignment))
@@ -373,8 +373,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .progress import Progress, table
-    from .validate import check_curriculum, check_steps
+    from .course.validate import check_curriculum, check_steps
+    from .run.progress import Progress, table
 
     settings, curriculum = _context(args)
     total = check_steps(curriculum, args.assignment, args.nbval)
@@ -397,7 +397,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import demo_state_dir, run_demo
+    from .course.demo import demo_state_dir, run_demo
 
     root = find_course_root(Path(args.course) if args.course else None)
     state = Path(args.state) if args.state else demo_state_dir(root)

@@ -7,7 +7,7 @@ exhaust the grader's stack. The comparators (``compare.py``) index into a value 
 and zip data with the reference, so they may only ever see a value that ``encode.py``
 could have produced. :func:`value_problem` says, in words a learner can read, why a
 value could not have been, and never raises; the format it accepts is exactly what
-``encode.encode`` emits (``tests/test_hostile_reports.py`` checks both directions).
+``encode.encode`` emits (``tests/grading/test_hostile_reports.py`` checks both directions).
 
 The format, one JSON object per value:
 

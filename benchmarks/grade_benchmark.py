@@ -37,7 +37,7 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from autograder.config import load_settings
+from autograder.course.config import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "bench"
@@ -69,7 +69,7 @@ def build_course(root: Path, notebook: str, source_assignment: str) -> None:
 
 def make_class(root: Path, notebook: str, size: int) -> dict[str, str]:
     """Submissions under ``.autograder/submitted``: every 4th crashes, every 3rd is partly wrong."""
-    from autograder.demo import fill_in
+    from autograder.course.demo import fill_in
 
     release = nbformat.read(str(root / "curriculum" / ASSIGNMENT / f"{notebook}.ipynb"), as_version=4)
     source = nbformat.read(str(root / "solutions" / ASSIGNMENT / f"{notebook}.ipynb"), as_version=4)

@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.config import Settings, load_settings
-from autograder.curriculum import Curriculum, load_curriculum
-from autograder.gradebook import ensure_assignment, generate_release
+from autograder.course.config import Settings, load_settings
+from autograder.course.curriculum import Curriculum, load_curriculum
+from autograder.grading.gradebook import ensure_assignment, generate_release
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = "tiny"

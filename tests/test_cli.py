@@ -10,8 +10,7 @@ import nbformat
 import pytest
 
 from autograder.cli import main
-
-from .conftest import CORRECT, MANIFEST, TINY, make_course
+from tests.conftest import CORRECT, MANIFEST, TINY, make_course
 
 pytestmark = pytest.mark.slow
 

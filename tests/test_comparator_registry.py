@@ -25,8 +25,7 @@ from autograder.checks import MIME_TYPE, check
 from autograder.comparators import Comparator, Metric, docs_block, docs_table, expected_for
 from autograder.compare import METRICS_HIGHER_IS_BETTER, Outcome, compare, metric_value
 from autograder.encode import encode
-
-from .test_hostile_reports import display_output, graded_notebook, reference, score
+from tests.grading.test_hostile_reports import display_output, graded_notebook, reference, score
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "autograder"

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from autograder.compare import metric_value
-from autograder.curriculum import load_curriculum
+from autograder.course.curriculum import load_curriculum
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from autograder import cli
-from autograder.alternatives import AlternativesError
-from autograder.config import ConfigError, GradebookError, MalformedNotebook
-from autograder.curriculum import ManifestError, UnknownName
+from autograder.course.alternatives import AlternativesError
+from autograder.course.config import ConfigError, GradebookError, MalformedNotebook
+from autograder.course.curriculum import ManifestError, UnknownName
+from autograder.course.exchange import ExchangeError
+from autograder.course.intake import RefusedNotebook
+from autograder.course.workspace import WorkspaceError
 from autograder.errors import AutograderError, NotFound
-from autograder.exchange import ExchangeError
-from autograder.grade import GradingFailed, SubmissionError
+from autograder.grading.grade import GradingFailed, SubmissionError
+from autograder.grading.reference import SolutionRunError
 from autograder.hints import HintError
-from autograder.intake import RefusedNotebook
-from autograder.leaderboard import LeaderboardError
-from autograder.reference import SolutionRunError
-from autograder.sandbox import SandboxUnavailable
-from autograder.workspace import WorkspaceError
+from autograder.run.sandbox import SandboxUnavailable
+from autograder.views.leaderboard import LeaderboardError
 
 USER_ERRORS = [
     AlternativesError,

@@ -25,12 +25,11 @@ import pytest
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.config import load_settings
-from autograder.curriculum import load_curriculum
+from autograder.course.config import load_settings
+from autograder.course.curriculum import load_curriculum
+from autograder.course.validate import _public_text, _region_lines
 from autograder.hints import HINTS_FILE, HintError, hint, load_hints, lookup
-from autograder.validate import _public_text, _region_lines
-
-from .conftest import TINY, make_course
+from tests.conftest import TINY, make_course
 
 REPO = Path(__file__).resolve().parent.parent
 CURRICULUM = load_curriculum(REPO)

@@ -1,7 +1,7 @@
 """Phase 2's competition and Flask deployment, graded for real: honest and hostile work.
 
 The honest, complete path (full marks on both seeds, the leaderboard) is the demo's
-(tests/test_demo.py). Here, submissions that game the competition or break the
+(tests/course/test_demo.py). Here, submissions that game the competition or break the
 deployment are graded in the real sandbox against the real phase-2 notebooks.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.config import load_settings
-from autograder.curriculum import load_curriculum
-from autograder.demo import fill_in
-from autograder.grade import SubmissionResult, grade_assignment
-from autograder.gradebook import ensure_assignment
+from autograder.course.config import load_settings
+from autograder.course.curriculum import load_curriculum
+from autograder.course.demo import fill_in
+from autograder.grading.grade import SubmissionResult, grade_assignment
+from autograder.grading.gradebook import ensure_assignment
 
 pytestmark = pytest.mark.slow
 

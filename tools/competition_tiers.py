@@ -68,7 +68,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the grade
     sys.path.insert(0, str(ROOT))
 
 from autograder.compare import metric_value  # noqa: E402
-from autograder.grade import draw_seeds  # noqa: E402
+from autograder.grading.grade import draw_seeds  # noqa: E402
 
 DATA_DIR = ROOT / "solutions" / "phase2-ml-dl" / "data"
 LABELS = ROOT / "hidden" / "phase2-ml-dl" / "competition_test_labels.csv"

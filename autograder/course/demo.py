@@ -1,0 +1,181 @@
+"""The demo course: three simulated learners work through phase 1, are graded, and
+whoever has mastered it goes on to phase 2 (the others are told why they may not).
+
+It runs in a throw-away state folder with its own SQLite gradebook, so it never touches
+a real class. The learners' notebooks are made from the release the way a learner would
+fill it in:
+
+- ``alice`` writes a correct solution in every exercise;
+- ``bob`` leaves some exercises unfinished and gets one wrong;
+- ``carol`` hard-codes her answers to the default seed's data: she pins ``seed = 0`` in
+  her first answer cell, so every answer she reports is the default seed's whatever data
+  the grader hands her. That passes the default seed and fails every other one.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from ..grading.evidence import iter_records
+from ..grading.grade import grade_assignment
+from ..grading.gradebook import ensure_assignment
+from ..run.progress import Progress
+from ..views.feedback import write_feedback
+from ..views.mastery import PhaseProgress, phase_progress
+from .config import Settings
+from .curriculum import Curriculum
+from .workspace import WorkspaceError, start, submit, workspace_dir
+
+DEMO_ASSIGNMENT = "phase1-foundations"
+NEXT_ASSIGNMENT = "phase2-ml-dl"
+LEARNERS = ("alice", "bob", "carol")
+
+
+def _solution_code(source: str) -> str:
+    """The solution as a learner would type it: the markers gone, hidden tests not there."""
+    lines = [
+        line
+        for line in source.splitlines()
+        if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+    ]
+    return "\n".join(lines)
+
+
+def _solution_cells(source_nb: NotebookNode) -> dict[str, str]:
+    cells = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            cells[meta["grade_id"]] = _solution_code(cell.source)
+    return cells
+
+
+def fill_in(release: NotebookNode, source: NotebookNode, learner: str) -> NotebookNode:
+    """A learner's copy of ``release`` with their answers typed into the answer cells."""
+    answers = _solution_cells(source)
+    nb: NotebookNode = nbformat.from_dict(release)  # type: ignore[no-untyped-call]
+    answer_ids = [
+        gid for gid in (c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells) if gid in answers
+    ]
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id not in answers:
+            continue
+        index = answer_ids.index(grade_id)
+        code = answers[grade_id]
+        if learner == "bob":
+            if index % 3 == 1:
+                continue  # left unfinished: the release stub stays
+            if index == 2:
+                code = re.sub(r"\breturn\b", "return 1 + 0 *", code, count=1)  # an off-by-one slip
+        if learner == "carol" and index == 0:
+            code = "seed = 0  # my answers are the ones I computed for the default data\n" + code
+        cell.source = code
+    return nb
+
+
+def _work_and_submit(settings: Settings, curriculum: Curriculum, assignment_id: str, learner: str) -> None:
+    """The learner starts the assignment, types their answers in, and submits."""
+    assignment = curriculum.assignment(assignment_id)
+    folder = start(settings, curriculum, assignment.id, learner)
+    for spec in assignment.notebooks:
+        path = folder / spec.file
+        source_path = curriculum.source_dir(assignment.id) / spec.file
+        source = nbformat.read(str(source_path), as_version=4)  # type: ignore[no-untyped-call]
+        release = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.write(fill_in(release, source, learner), str(path))  # type: ignore[no-untyped-call]
+    submit(settings, curriculum, assignment.id, learner)
+
+
+def run_demo(
+    settings: Settings,
+    curriculum: Curriculum,
+    *,
+    log: Callable[[str], None] = print,
+    rng_seed: int = 2026,
+    quiet: bool = False,
+) -> dict[str, list[PhaseProgress]]:
+    """Play the demo course and return each learner's progress.
+
+    Phase 1 for all three learners; then each tries to start phase 2, and whoever it
+    admits works through it too (when phase 2 has notebooks).
+    """
+    if settings.state_dir.exists():
+        shutil.rmtree(settings.state_dir)
+    settings.state_dir.mkdir(parents=True)
+    rng = random.Random(rng_seed)
+    log(f"demo course in {settings.state_dir} (gradebook {settings.db_url})")
+    ensure_assignment(settings, DEMO_ASSIGNMENT)
+    for learner in LEARNERS:
+        _work_and_submit(settings, curriculum, DEMO_ASSIGNMENT, learner)
+        log(f"{learner} worked in {workspace_dir(settings, learner, DEMO_ASSIGNMENT)} and submitted")
+    _grade_with_progress(settings, curriculum, DEMO_ASSIGNMENT, LEARNERS, rng, log, quiet)
+    next_phase = curriculum.phases[1]
+    if not next_phase.planned:
+        admitted = []
+        for learner in LEARNERS:
+            try:
+                start(settings, curriculum, NEXT_ASSIGNMENT, learner)
+            except WorkspaceError as exc:
+                log(f"{learner} tries {NEXT_ASSIGNMENT}: {exc}")
+                continue
+            admitted.append(learner)
+            log(f"{learner} starts {NEXT_ASSIGNMENT}")
+            _work_and_submit(settings, curriculum, NEXT_ASSIGNMENT, learner)
+        if admitted:
+            _grade_with_progress(settings, curriculum, NEXT_ASSIGNMENT, admitted, rng, log, quiet)
+    progress = {}
+    for learner in LEARNERS:
+        for assignment in (DEMO_ASSIGNMENT, NEXT_ASSIGNMENT):
+            if any(r.assignment == assignment for r in iter_records(settings, learner)):
+                write_feedback(settings, curriculum, assignment, learner)
+        progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
+    return progress
+
+
+def _grade_with_progress(
+    settings: Settings,
+    curriculum: Curriculum,
+    assignment: str,
+    learners: Sequence[str],
+    rng: random.Random,
+    log: Callable[[str], None],
+    quiet: bool,
+) -> None:
+    with Progress(len(learners), f"grading {assignment}", unit="submission", quiet=quiet) as progress:
+
+        def on_result(result: object) -> None:
+            if not quiet:
+                progress.note(_result_line(result))
+            progress.advance(getattr(result, "learner", ""))
+
+        grade_assignment(settings, curriculum, assignment, learners=learners, rng=rng, on_result=on_result)
+    if quiet:
+        return
+    log(f"graded {len(learners)} submission(s) of {assignment} in {progress.seconds:.1f} s")
+
+
+def _result_line(result: object) -> str:
+    from ..grading.grade import SubmissionResult
+
+    if not isinstance(result, SubmissionResult):
+        return f"error: {result}"
+    got, total = result.score(0)
+    parts = [f"graded {result.learner}: {got:g}/{total:g} with the default seed"]
+    for i in range(1, max(len(nb.runs) for nb in result.notebooks)):
+        g, t = result.score(i)
+        seed = result.notebooks[0].runs[i].parameters.get("seed")
+        parts.append(f"{g:g}/{t:g} with seed {seed}")
+    kept, total = result.recorded_score()
+    return ", ".join(parts) + f"; the gradebook keeps {kept:g}/{total:g} (points that pass under every seed)"
+
+
+def demo_state_dir(root: Path) -> Path:
+    return root / ".autograder-demo"

@@ -1,0 +1,57 @@
+"""The README's demo on the real phase 1: only the honest, complete learner unlocks phase 2."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.course.config import load_settings
+from autograder.course.curriculum import load_curriculum
+from autograder.course.demo import run_demo
+from autograder.views.leaderboard import leaderboard
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_course(tmp_path):
+    settings = load_settings(REPO, state_dir=tmp_path / "demo")
+    progress = run_demo(settings, load_curriculum(REPO), log=lambda _: None)
+    states = {name: [p.state for p in phases[:2]] for name, phases in progress.items()}
+    assert states == {
+        "alice": ["mastered", "mastered"],  # admitted to phase 2, and masters it too
+        "bob": ["unlocked", "locked"],
+        "carol": ["unlocked", "locked"],
+    }
+    assert not (settings.workspaces_dir / "bob" / "phase2-ml-dl").exists()  # refused, with the reason logged
+    carol = progress["carol"][0].assignments[0]
+    assert carol.latest_score == 1.0  # the default seed is fully fooled...
+    assert any("passes with the default seed only" in g.problem for g in carol.gaps)  # ...mastery is not
+    bob = progress["bob"][0].assignments[0]
+    assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
+    # feedback for every learner and notebook, and the grades in nbgrader's own export
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5
+    metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
+    (entry,) = board
+    assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
+    out = tmp_path / "export.csv"
+    env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", f"--to={out}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [row for row in csv.DictReader(out.open()) if row["assignment"] == "phase1-foundations"]
+    scores = {row["student_id"]: float(row["score"]) for row in rows}
+    # carol's default-seed answers earn nothing there: points need every parameter set
+    assert scores["alice"] == 50.0 and scores["carol"] == 0.0 and 0 < scores["bob"] < 50.0

@@ -1,0 +1,232 @@
+"""A submission counts only for the account that owns it (issue 12, item 9).
+
+On nbgrader's exchange, with two real Unix accounts and the real ``nbgrader submit`` and
+``nbgrader collect``: learner A submitting under B's name, or tampering with what B
+submitted, gains nothing and costs B nothing. The instructor's ``nbgrader collect``
+refuses such a folder with one line (the folder, the learner it names, the account that
+owns it), leaves it in the inbound and collects B's own latest sound submission; the
+folders' permissions keep A from changing or removing B's submission at all. A learner's
+own nbgrader configuration is theirs to change, so the attacks here run nbgrader's stock
+submit class (``STOCK``) wherever the learners' configuration would have stopped them.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.course.config import Settings, load_settings
+from tests.conftest import CORRECT, TINY
+from tests.scenarios.test_class_flow import (  # noqa: F401 - `class_base` and `learners` are fixtures
+    VENV_BIN,
+    Course,
+    Learner,
+    answer,
+    as_learner,
+    class_base,
+    install_learner_config,
+    instructor,
+    learner_nbgrader,
+    learners,
+    tiny_written_course,
+)
+
+pytestmark = pytest.mark.slow
+
+STOCK = "--ExchangeFactory.submit=nbgrader.exchange.default.submit.ExchangeSubmit"
+"""What any learner may add to their own nbgrader command line or configuration."""
+FUTURE = "2999-01-01 00:00:00.000000 UTC"
+"""A timestamp later than any real submission: the folder nbgrader's collect would prefer."""
+
+
+@dataclass
+class Class:
+    course: Course
+    state: Path
+    settings: Settings
+    inbound: Path
+    a: Learner
+    b: Learner
+
+
+def open_class(base: Path, accounts: list[Learner]) -> Class:
+    """The tiny course released to the exchange; both learners have fetched it."""
+    course = tiny_written_course(base)
+    state = base / "state"
+    settings = load_settings(course.root, state_dir=state)
+    instructor(course, state, "-m", "autograder.cli", "release", TINY)
+    config = base / "learner_nbgrader_config.py"
+    instructor(course, state, "-m", "autograder.cli", "exchange-setup", "--learner-config", str(config))
+    instructor(course, state, "-m", "nbgrader", "release_assignment", TINY)
+    for learner in accounts:
+        install_learner_config(learner, config)
+        learner_nbgrader(learner, "fetch_assignment", TINY)
+    inbound = state / "exchange" / settings.course_id / "inbound"
+    a, b = accounts
+    return Class(course, state, settings, inbound, a, b)
+
+
+def work(room: Class, learner: Learner, marker: str, *extra: str) -> Path:
+    """The learner types an answer that carries ``marker`` and submits it; its inbound folder."""
+    notebook = learner.home / room.settings.course_id / TINY / "01-tiny.ipynb"
+    answer(notebook, {"mean-solution": f"# {marker}\n{CORRECT['mean-solution']}"})
+    before = set(room.inbound.iterdir())
+    learner_nbgrader(learner, "submit", TINY, *extra)
+    (folder,) = set(room.inbound.iterdir()) - before
+    return folder
+
+
+def learner_nbgrader_unchecked(learner: Learner, *args: str) -> subprocess.CompletedProcess[str]:
+    return as_learner(learner, str(VENV_BIN / "python"), "-m", "nbgrader", *args, check=False)
+
+
+def collect(room: Class, *args: str) -> str:
+    """The instructor's ordinary ``nbgrader collect``; what it logged."""
+    proc = instructor(room.course, room.state, "-m", "nbgrader", "collect", TINY, *args)
+    return proc.stdout + proc.stderr
+
+
+def collected(room: Class, learner: Learner) -> str | None:
+    """The notebook collected for a learner, as text, or None if nothing was collected."""
+    path = room.settings.submitted_dir / learner.name / TINY / "01-tiny.ipynb"
+    return path.read_text() if path.is_file() else None
+
+
+def refusals(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "refused " in line]
+
+
+def assert_refused(log: str, folder: Path, claimed: str, owner: str, reason: str) -> None:
+    """One line names the folder, the learner it claims and its owner, and says why."""
+    lines = [line for line in refusals(log) if f"refused {folder} " in line]
+    assert len(lines) == 1, log
+    assert f"(named for {claimed}, owned by {owner})" in lines[0], lines[0]
+    assert re.search(reason, lines[0]), lines[0]
+    assert "stays in the inbound" in lines[0], lines[0]
+    assert os.path.lexists(folder), f"{folder} was removed from the inbound"
+
+
+def test_a_submission_under_another_learners_name_counts_for_no_one(class_base, learners):  # noqa: F811
+    room = open_class(class_base, learners)
+    a, b = room.a, room.b
+
+    # A submits as B with nbgrader's stock submit class (the learners' own configuration,
+    # which A may change, refuses it: see the end): collect refuses the folder
+    mine = work(room, b, "work of B")
+    forged = work(room, a, "work of A", "--student", b.name, STOCK)
+    assert forged.name.startswith(f"{b.name}+") and forged.lstat().st_uid == pwd.getpwnam(a.name).pw_uid
+    log = collect(room)
+    assert "work of B" in (collected(room, b) or ""), "A's work was collected as B's"
+    assert collected(room, a) is None  # it counts for A neither
+    assert_refused(log, forged, b.name, a.name, "counts only for the account that made it")
+    assert "cheating attempt" not in log
+    assert (mine / "01-tiny.ipynb").is_file()
+
+    # later again, collected with --update over B's real submission: B's stays
+    forged_again = work(room, a, "work of A again", "--student", b.name, STOCK)
+    log = collect(room, "--update")
+    text = collected(room, b) or ""
+    assert "work of B" in text and "work of A" not in text
+    assert_refused(log, forged_again, b.name, a.name, "counts only for the account that made it")
+    assert_refused(log, forged, b.name, a.name, "counts only for the account that made it")
+
+    # with only a forged folder, nothing at all is collected for B
+    shutil.rmtree(room.settings.submitted_dir / b.name)
+    os.rename(mine, room.state / "set-aside")  # as if B had never submitted
+    log = collect(room)
+    assert collected(room, b) is None and collected(room, a) is None
+    assert len(refusals(log)) == 2
+
+    # the learners' configuration refuses it outright, before anything is written, and says why
+    before = set(room.inbound.iterdir())
+    refused = learner_nbgrader_unchecked(a, "submit", TINY, "--student", b.name)
+    assert refused.returncode != 0
+    assert f"cannot be submitted as {b.name}" in refused.stdout + refused.stderr
+    assert set(room.inbound.iterdir()) == before
+
+
+def test_no_learner_can_change_or_remove_another_learners_submission(class_base, learners):  # noqa: F811
+    room = open_class(class_base, learners)
+    a, b = room.a, room.b
+    folder = work(room, b, "work of B")
+    notebook = folder / "01-tiny.ipynb"
+    content = notebook.read_bytes()
+
+    # A knows the folder's name (the test tells them): still nothing A does changes it
+    attempts = [
+        ("touch", str(folder / "planted.py")),
+        ("mkdir", str(folder / "planted")),
+        ("rm", "-f", str(notebook)),
+        ("mv", str(notebook), str(folder / "moved.ipynb")),
+        ("rm", "-rf", str(folder)),
+        ("mv", str(folder), str(room.inbound / f"{a.name}+{TINY}+{FUTURE}+stolen")),
+        ("chmod", "777", str(folder)),
+    ]
+    for argv in attempts:
+        done = as_learner(a, *argv, check=False)
+        assert done.returncode != 0, f"{' '.join(argv)} as {a.name} succeeded"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["01-tiny.ipynb", "submission_secret.txt", "timestamp.txt"]
+    assert notebook.read_bytes() == content
+    assert stat.S_IMODE(room.inbound.stat().st_mode) == 0o3733  # sticky: entries are their owners'
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755  # nbgrader's own submit leaves it 0777
+    assert refusals(collect(room)) == []
+    assert "work of B" in (collected(room, b) or "")
+
+
+TAMPERING = {
+    "file-planted-by-another": r"planted\.py in it is owned by {a}",
+    "symlink-inside": r"01-tiny\.ipynb in it is a symlink",
+    "symlink-folder": r"it is a symlink",
+    "fifo-inside": r"pipe in it is neither a folder nor a regular file",
+    "unreadable-name": r"no timestamp nbgrader can read",
+    "too-large": r"it holds more than 1000 kB \(c\.CourseDirectory\.max_dir_size\)",
+}
+
+
+@pytest.mark.parametrize("attack", list(TAMPERING))
+def test_collect_refuses_a_tampered_submission_and_keeps_the_learners_own(attack, class_base, learners):  # noqa: F811
+    """B's latest folder is not wholly B's: it is refused, and B's earlier one counts."""
+    room = open_class(class_base, learners)
+    a, b = room.a, room.b
+    solution = room.course.root / "solutions" / TINY
+    os.chmod(room.course.root / "solutions", 0o700)  # the instructor's: no learner reads it
+    first = work(room, b, "B's first")
+    if attack == "file-planted-by-another":
+        # B's own nbgrader left the folder 0777 (B dropped our class); A learns its name
+        tampered = work(room, b, "B's second", STOCK)
+        as_learner(a, "sh", "-c", f"echo 'print(1)' > '{tampered}/planted.py'")
+    elif attack == "symlink-inside":
+        # B points the notebook at the instructor's solution, for the instructor to copy
+        tampered = work(room, b, "B's second")
+        as_learner(b, "ln", "-sf", str(solution / "01-tiny.ipynb"), str(tampered / "01-tiny.ipynb"))
+    elif attack == "symlink-folder":
+        tampered = room.inbound / f"{b.name}+{TINY}+{FUTURE}+link"
+        as_learner(b, "ln", "-s", str(solution), str(tampered))
+    elif attack == "fifo-inside":
+        tampered = work(room, b, "B's second")
+        as_learner(b, "mkfifo", str(tampered / "pipe"))
+    elif attack == "unreadable-name":
+        tampered = room.inbound / f"{b.name}+{TINY}+not-a-time+x"
+        as_learner(b, "mkdir", str(tampered))
+    else:  # nbgrader's own collect stops the whole class's collect over it
+        tampered = work(room, b, "B's second")
+        as_learner(b, "dd", "if=/dev/zero", f"of={tampered}/data.bin", "bs=1M", "count=2")
+    limit = ["--CourseDirectory.max_dir_size=1000"] if attack == "too-large" else []
+    log = collect(room, *limit)
+    text = collected(room, b) or ""
+    assert "BEGIN SOLUTION" not in text, "the instructor's solution was collected as B's"
+    assert not (room.settings.submitted_dir / b.name / TINY / "planted.py").exists()
+    assert "B's first" in text and "B's second" not in text
+    assert_refused(log, tampered, b.name, b.name, TAMPERING[attack].format(a=re.escape(a.name)))
+    assert (first / "01-tiny.ipynb").is_file()
+    leftovers = [p for p in room.state.iterdir() if p.name.startswith(".autograder-collect-")]
+    assert leftovers == []
