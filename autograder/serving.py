@@ -1,4 +1,4 @@
-"""Run a learner's WSGI app (Flask) as a real HTTP server for a test cell, and always stop it.
+"""Run a learner's web app (Flask, FastAPI) as a real HTTP server for a test cell, and always stop it.
 
 Deployment notebooks should test an API the way its users will meet it: over HTTP, through
 a real socket, with real concurrency, not only through ``app.test_client()``. The grader's
@@ -14,15 +14,20 @@ Usage in a test cell::
     with serve(create_app("model.joblib")) as url:
         status, body = request_json(url + "/health")
 
-The ``with`` block guarantees the server is shut down and its port released, even when an
-assert inside the block fails, so a failing cell never leaves a thread serving behind it.
+The same call serves a WSGI app (Flask, with werkzeug's server) or an ASGI app (FastAPI,
+Starlette, with uvicorn, the server FastAPI deploys on). The ``with`` block guarantees the
+server is shut down and its port released, even when an assert inside the block fails, so
+a failing cell never leaves a thread serving behind it.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -46,15 +51,30 @@ def _silence_request_log() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+START_TIMEOUT = 10.0
+"""How long an ASGI server may take to start accepting connections, in seconds."""
+
+
+def is_asgi(app: Any) -> bool:
+    """Whether ``app`` is an ASGI application (``async def app(scope, receive, send)``)."""
+    call = type(app).__call__ if not inspect.isfunction(app) else app
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(call)
+
+
 @contextmanager
 def serve(app: Any, host: str = HOST) -> Iterator[str]:
-    """Serve the WSGI ``app`` on ``host`` and a free port; yield its base URL.
+    """Serve ``app`` (WSGI or ASGI) on ``host`` and a free port; yield its base URL.
 
-    The server is werkzeug's threaded development server (the one ``flask run`` uses), so
-    concurrent requests are handled in parallel, as in a real deployment. Port 0 lets the
-    operating system pick a free port, so two servers never collide. On leaving the block,
-    for any reason, the server is shut down, its socket closed and its thread joined.
+    A WSGI app gets werkzeug's threaded development server (the one ``flask run`` uses), so
+    concurrent requests are handled in parallel, as in a real deployment; an ASGI app gets
+    uvicorn. Port 0 lets the operating system pick a free port, so two servers never
+    collide. On leaving the block, for any reason, the server is shut down, its socket
+    closed and its thread joined.
     """
+    if is_asgi(app):
+        with _serve_asgi(app, host) as url:
+            yield url
+        return
     _silence_request_log()
     if getattr(app, "debug", False):
         # Debug mode turns errors into an interactive debugger page; never serve that.
@@ -73,6 +93,33 @@ def serve(app: Any, host: str = HOST) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=JOIN_TIMEOUT)
+
+
+@contextmanager
+def _serve_asgi(app: Any, host: str) -> Iterator[str]:
+    """uvicorn in a background thread, on a socket bound here so that its port is known."""
+    import uvicorn
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name=f"serve-{port}", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the ASGI app did not start serving within {START_TIMEOUT:g} s")
+            time.sleep(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=JOIN_TIMEOUT)
+        listener.close()
 
 
 def request_json(
