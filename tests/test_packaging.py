@@ -27,3 +27,15 @@ def test_everything_is_pinned_and_torch_is_the_cpu_build_on_disk():
     assert {"nbgrader", "jupyterlab", "papermill", "nbval", "scikit-learn", "pandas", "pytest"} <= names
     assert next(d for d in deps if d.startswith("nbgrader==")).startswith("nbgrader==0.9.")
     assert next(d for d in deps if d.startswith("jupyterlab==")).startswith("jupyterlab==4.")
+
+
+def test_pandas_keeps_python_strings():
+    """No dependency may pull in pyarrow (full ``mlflow`` does; we pin ``mlflow-skinny``): with
+    it, pandas 3 stores strings in Arrow, which refuses text an honest learner can make (a
+    lone surrogate) and changes how learners' string columns behave."""
+    import importlib.util
+
+    import pandas as pd
+
+    assert importlib.util.find_spec("pyarrow") is None
+    assert pd.Series(["a"]).array.dtype.storage == "python"
