@@ -71,6 +71,10 @@ class Comparator:
     """(learner's validated value, reference side, spec) -> Outcome; see ``compare.compare``."""
     keyword: str | None = None
     """``check()`` picks this comparator when this keyword argument is given (not None)."""
+    judge: str | None = None
+    """For an artifact check: the name of the grader's judge (``grading/artifacts.py``'s
+    ``JUDGES``) that runs the reported artifact in the sandbox; its finding is what
+    ``compare`` then gets. None: the reported value is compared as it is."""
 
 
 _COMPARATORS: dict[str, Comparator] = {}
@@ -251,6 +255,54 @@ register_comparator(
         build=_metric_spec,
         compare=_metric,
         keyword="metric",
+    )
+)
+
+
+def _catches_spec(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    suite = options.get("suite")
+    if not isinstance(suite, str) or not suite or "/" in suite:
+        raise ValueError(
+            f"check {name!r}: kind='catches' needs suite='<a folder of hidden/<assignment>/suites>'"
+        )
+    return {"suite": suite}
+
+
+def _catches(finding: Any, expected: Any, spec: Mapping[str, Any]) -> Outcome:
+    """Every correct version passed the learner's tests, and every buggy one was caught."""
+    from .compare import Outcome, authoring_error, plain
+
+    found = plain(finding)
+    if isinstance(found, dict) and isinstance(found.get("refused"), str):
+        return Outcome(False, f"your tests were not run: {found['refused']}")
+    if not isinstance(found, dict) or not found.get("correct") or not found.get("buggy"):
+        return authoring_error("its suite has no correct or no buggy versions")
+    broken = [word for word in found["correct"].values() if word != "passed"]
+    if broken:
+        return Outcome(False, f"your tests do not pass on a correct version of the library ({broken[0]})")
+    missed = [word for word in found["buggy"].values() if word != "failed"]
+    if missed:
+        total = len(found["buggy"])
+        return Outcome(
+            False, f"your tests let {len(missed)} of {total} buggy versions of the library through"
+        )
+    return Outcome(
+        True, f"your tests pass on every correct version and catch all {len(found['buggy'])} buggy ones"
+    )
+
+
+register_comparator(
+    Comparator(
+        kind="catches",
+        label="tests catch seeded bugs",
+        doc="the learner's test files (`{'tests/test_x.py': text}`), run by the grader with pytest in the "
+        "sandbox, pass on every correct version of a library and fail on every buggy one "
+        "(`hidden/<assignment>/suites/<suite>/correct/*`, `buggy/*`)",
+        side="value",
+        options=("suite",),
+        build=_catches_spec,
+        compare=_catches,
+        judge="tests_catch_bugs",
     )
 )
 

@@ -84,6 +84,24 @@ def _compare(actual: Any, expected: Any, spec: Any) -> Outcome:
     return comparator.compare(actual, expected, spec)
 
 
+def plain(node: Any) -> Any:
+    """An encoded value of scalars, lists and dicts as plain Python (None for anything else).
+
+    For comparators that read a judge's finding (``comparators._catches``): the finding was
+    encoded by the grader and validated like any report."""
+    if not isinstance(node, dict):
+        return None
+    kind = node.get("type")
+    if kind in ("bool", "int", "float", "str"):
+        return node.get("value")
+    if kind in ("list", "tuple"):
+        return [plain(item) for item in node.get("items", [])]
+    if kind == "dict":
+        pairs = [(plain(k), plain(v)) for k, v in node.get("items", [])]
+        return {k: v for k, v in pairs if isinstance(k, str | int | float | bool)}
+    return None
+
+
 def authoring_error(what: str) -> Outcome:
     """A failed check that blames the reference, not the learner (comparators use it too)."""
     reason = f"the grader's reference for this check is unusable: {what} (an authoring error, not yours)"

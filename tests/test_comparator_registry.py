@@ -140,7 +140,7 @@ def test_a_new_comparator_is_one_registration(monkeypatch, throwaway):
     with pytest.raises(ValueError, match="needs percent="):
         reported(monkeypatch, value=1.0, kind="near_labels")
     with pytest.raises(
-        ValueError, match="unknown comparator kind 'nearish'; use one of close, metric, near_labels"
+        ValueError, match=r"unknown comparator kind 'nearish'; use one of close, metric, .*near_labels"
     ):
         reported(monkeypatch, value=1.0, kind="nearish")
     entry = {"value": encode(0.0), "labels": encode(100.0), "spec": payload["spec"], "hint": "h"}

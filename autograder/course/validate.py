@@ -24,6 +24,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from .. import layout
+from ..grading.artifacts import ArtifactJudge
 from ..grading.evidence import CheckResult, RunResult
 from ..grading.grade import score_run
 from ..grading.gradebook import generate_release, sanitize
@@ -263,6 +264,11 @@ class _SolutionRun:
     warm: tuple[str, ...] | None
     where: str
 
+    @property
+    def judge(self) -> ArtifactJudge:
+        """Artifact checks of our own notebooks are judged outside the sandbox: trusted code."""
+        return ArtifactJudge.for_course(self.settings.root, self.assignment_id, None)
+
 
 def _solution_references(
     run: _SolutionRun, defaults: dict[str, Any], check_names: dict[str, str], report: CheckReport
@@ -326,7 +332,7 @@ def _check_second_run(
     """A second run of the solution, graded against the first, must score full marks (determinism)."""
     with scratch_copy(run.source_dir) as cwd:
         again = run_notebook(run.source, params, cwd, limits=run.scratch.limits, sandbox=None, warm=run.warm)
-    for grade_id, result in score_run(reference, again).cells.items():
+    for grade_id, result in score_run(reference, again, run.judge).cells.items():
         if result.score < result.points:
             failed = [c.name for c in result.checks if not c.passed]
             report.fail(
@@ -350,7 +356,7 @@ def _check_untouched_release(
         result = run_notebook(
             sanitized, reference.parameters, cwd, limits=run.scratch.limits, sandbox=None, warm=run.warm
         )
-    for grade_id, cell in score_run(reference, result).cells.items():
+    for grade_id, cell in score_run(reference, result, run.judge).cells.items():
         if cell.score > 0:
             report.fail(
                 f"{where_release}: cell {grade_id}",
@@ -457,7 +463,7 @@ def _grade_alternative_jobs(
         _, nb, reference = job
         with scratch_copy(release_dir) as cwd:
             run = run_notebook(nb, reference.parameters, cwd, limits=scratch.limits, sandbox=None, warm=warm)
-        return score_run(reference, run)
+        return score_run(reference, run, ArtifactJudge.for_course(scratch.root, reference.assignment, None))
 
     with ThreadPoolExecutor(max_workers=max(1, min(scratch.parallel_runs, len(jobs)))) as pool:
         return list(pool.map(grade, jobs))

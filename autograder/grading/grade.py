@@ -34,16 +34,18 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.utils import parse_utc
 
 from .. import __version__
-from ..comparators import expected_for
+from ..comparators import comparator_named, expected_for
 from ..compare import Outcome, compare
 from ..course.config import MalformedNotebook, Settings
 from ..course.curriculum import Assignment, Curriculum, NotebookSpec, UnknownName
 from ..course.intake import max_notebook_bytes, read_learner_file, read_learner_notebook_bytes
 from ..errors import AutograderError
+from ..report_schema import value_problem
 from ..run.notebooks import default_parameters, read_notebook
 from ..run.outcome import ExecutedNotebook
 from ..run.runners import DaskRunner, LocalRunner, Runner, grading_sandbox
 from ..run.sandbox import Limits, SandboxUnavailable
+from .artifacts import ArtifactJudge, NoJudge
 from .evidence import (
     CellResult,
     CheckResult,
@@ -142,10 +144,12 @@ class RunBudget:
         self.seconds -= seconds
 
 
-def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
+def score_run(reference: Reference, run: ExecutedNotebook, judge: ArtifactJudge | None = None) -> RunResult:
     """Score each test cell: full points when every reference check matches and no error.
 
     A report the comparators cannot handle fails its check with a reason, never the run.
+    ``judge`` runs the artifacts that artifact checks report (``artifacts.py``); without one,
+    such a check fails, saying why.
     """
     reports = collect_reports(run.notebook)
     cells: dict[str, CellResult] = {}
@@ -167,7 +171,7 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
                 )
                 continue
             expected = expected_for(entry)
-            outcomes = [_compare_report(p, expected, entry["spec"]) for p in payloads]
+            outcomes = [_compare_report(p, expected, entry["spec"], judge) for p in payloads]
             failed = [o for o in outcomes if not o.passed]
             if failed:
                 result.checks.append(CheckResult(name, False, failed[0].reason, hint))
@@ -180,10 +184,29 @@ def score_run(reference: Reference, run: ExecutedNotebook) -> RunResult:
     return RunResult(run.parameters, status, run.outcome.reason, run.outcome.seconds, cells)
 
 
-def _compare_report(payload: Any, expected: Any, spec: dict[str, Any]) -> Outcome:
-    """``compare`` on one report, which a hostile kernel wrote: any failure fails the check."""
+def _compare_report(
+    payload: Any, expected: Any, spec: dict[str, Any], judge: ArtifactJudge | None
+) -> Outcome:
+    """``compare`` on one report, which a hostile kernel wrote: any failure fails the check.
+
+    An artifact check (its comparator names a judge, in the *reference's* spec) is compared on
+    what the judge found running the reported artifact, never on anything the kernel said."""
     try:
-        return compare(payload.get("value", {}), expected, spec)
+        value = payload.get("value", {})
+        comparator = comparator_named(spec.get("kind")) if isinstance(spec, dict) else None
+        if comparator is not None and comparator.judge is not None:
+            if judge is None:
+                return Outcome(
+                    False, "this check runs your work in the grader's sandbox; `autograder grade` does"
+                )
+            if value_problem(value) is not None:
+                return compare(value, expected, spec)  # the malformed report's own reason
+            value = judge.judge(spec, value)
+        return compare(value, expected, spec)
+    except NoJudge as exc:
+        return Outcome(
+            False, f"the grader's reference for this check is unusable: {exc} (an authoring error)"
+        )
     except Exception as exc:  # compare validates reports; this is the last line, not the first
         return Outcome(False, f"the grader could not read this report ({type(exc).__name__})")
 
@@ -313,7 +336,8 @@ def grade_notebook(
                 f"the submission's runs used up the {settings.submission_timeout:g} s they may take "
                 "in all (c.Autograder.submission_timeout); this run was stopped"
             )
-        result.runs.append(score_run(reference, run))
+        judge = ArtifactJudge.for_course(settings.root, assignment_id, runner.sandbox)
+        result.runs.append(score_run(reference, run, judge))
         write_audit(settings, learner, assignment_id, notebook, submitted_hash, run)
         evidence.add_notebook(executed_path(notebook, parameters), run.notebook)
         if run.outcome.limit:

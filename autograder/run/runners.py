@@ -45,6 +45,8 @@ def prestart(sandbox: Sandbox | None) -> None:
 class Runner(Protocol):
     parallel: int
     """How many runs this runner executes at once."""
+    sandbox: Sandbox | None
+    """Where learner code runs (None only where the instructor opted out); artifact jobs too."""
 
     def run(
         self, nb: NotebookNode, parameters: dict[str, Any], folder: Path, limits: Limits | None = None
