@@ -1,5 +1,6 @@
 """The demo course: three simulated learners work through phase 1, are graded, and
-whoever has mastered it goes on to phase 2 (the others are told why they may not).
+whoever has mastered it goes on to the next ready phase, and so on (the others are told
+why they may not).
 
 It runs in a throw-away state folder with its own SQLite gradebook, so it never touches
 a real class. The learners' notebooks are made from the release the way a learner would
@@ -34,7 +35,6 @@ from .curriculum import Curriculum
 from .workspace import WorkspaceError, start, submit, workspace_dir
 
 DEMO_ASSIGNMENT = "phase1-foundations"
-NEXT_ASSIGNMENT = "phase2-ml-dl"
 LEARNERS = ("alice", "bob", "carol")
 
 
@@ -104,8 +104,9 @@ def run_demo(
 ) -> dict[str, list[PhaseProgress]]:
     """Play the demo course and return each learner's progress.
 
-    Phase 1 for all three learners; then each tries to start phase 2, and whoever it
-    admits works through it too (when phase 2 has notebooks).
+    Phase 1 for all three learners; then, phase by phase in the manifest's order, each
+    learner tries to start every ready phase's assignments, and whoever they admit works
+    through them too. A phase with tracks is taken on its first track.
     """
     if settings.state_dir.exists():
         shutil.rmtree(settings.state_dir)
@@ -117,27 +118,46 @@ def run_demo(
         _work_and_submit(settings, curriculum, DEMO_ASSIGNMENT, learner)
         log(f"{learner} worked in {workspace_dir(settings, learner, DEMO_ASSIGNMENT)} and submitted")
     _grade_with_progress(settings, curriculum, DEMO_ASSIGNMENT, LEARNERS, rng, log, quiet)
-    next_phase = curriculum.phases[1]
-    if not next_phase.planned:
-        admitted = []
-        for learner in LEARNERS:
-            try:
-                start(settings, curriculum, NEXT_ASSIGNMENT, learner)
-            except WorkspaceError as exc:
-                log(f"{learner} tries {NEXT_ASSIGNMENT}: {exc}")
-                continue
-            admitted.append(learner)
-            log(f"{learner} starts {NEXT_ASSIGNMENT}")
-            _work_and_submit(settings, curriculum, NEXT_ASSIGNMENT, learner)
+    for assignment_id in later_assignments(curriculum):
+        admitted = _admitted(settings, curriculum, assignment_id, log)
         if admitted:
-            _grade_with_progress(settings, curriculum, NEXT_ASSIGNMENT, admitted, rng, log, quiet)
+            _grade_with_progress(settings, curriculum, assignment_id, admitted, rng, log, quiet)
     progress = {}
     for learner in LEARNERS:
-        for assignment in (DEMO_ASSIGNMENT, NEXT_ASSIGNMENT):
-            if any(r.assignment == assignment for r in iter_records(settings, learner)):
-                write_feedback(settings, curriculum, assignment, learner)
+        graded = {r.assignment for r in iter_records(settings, learner)}
+        for assignment in curriculum.assignments():
+            if assignment.id in graded:
+                write_feedback(settings, curriculum, assignment.id, learner)
         progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
     return progress
+
+
+def later_assignments(curriculum: Curriculum) -> list[str]:
+    """The assignments after phase 1's that the demo plays: ready phases, first track, in order."""
+    found = []
+    for phase in curriculum.phases[1:]:
+        if phase.planned:
+            continue
+        assignments = phase.tracks[0].assignments if phase.tracks else phase.assignments
+        found += [a.id for a in assignments if a.notebooks]
+    return found
+
+
+def _admitted(
+    settings: Settings, curriculum: Curriculum, assignment_id: str, log: Callable[[str], None]
+) -> list[str]:
+    """The learners whose progress lets them start ``assignment_id``; each works and submits."""
+    admitted = []
+    for learner in LEARNERS:
+        try:
+            start(settings, curriculum, assignment_id, learner)
+        except WorkspaceError as exc:
+            log(f"{learner} tries {assignment_id}: {exc}")
+            continue
+        admitted.append(learner)
+        log(f"{learner} starts {assignment_id}")
+        _work_and_submit(settings, curriculum, assignment_id, learner)
+    return admitted
 
 
 def _grade_with_progress(
