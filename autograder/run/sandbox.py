@@ -493,4 +493,6 @@ def kernel_variables() -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
+        "MLFLOW_DISABLE_TELEMETRY": "true",  # mlflow's usage telemetry would try the network
+        "DO_NOT_TRACK": "true",
     }

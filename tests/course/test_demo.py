@@ -1,4 +1,5 @@
-"""The README's demo on the real phase 1: only the honest, complete learner unlocks phase 2."""
+"""The README's demo on the real phases: only the honest, complete learner unlocks phase 2,
+masters it, and goes on to master phase 3."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 def test_demo_course(tmp_path):
     settings = load_settings(REPO, state_dir=tmp_path / "demo")
     progress = run_demo(settings, load_curriculum(REPO), log=lambda _: None)
-    states = {name: [p.state for p in phases[:2]] for name, phases in progress.items()}
+    states = {name: [p.state for p in phases[:3]] for name, phases in progress.items()}
     assert states == {
-        "alice": ["mastered", "mastered"],  # admitted to phase 2, and masters it too
-        "bob": ["unlocked", "locked"],
-        "carol": ["unlocked", "locked"],
+        "alice": ["mastered", "mastered", "mastered"],  # admitted to each phase, and masters it
+        "bob": ["unlocked", "locked", "locked"],
+        "carol": ["unlocked", "locked", "locked"],
     }
     assert not (settings.workspaces_dir / "bob" / "phase2-ml-dl").exists()  # refused, with the reason logged
     carol = progress["carol"][0].assignments[0]
@@ -36,7 +37,7 @@ def test_demo_course(tmp_path):
     bob = progress["bob"][0].assignments[0]
     assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
     # feedback for every learner and notebook, and the grades in nbgrader's own export
-    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 4
     metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
     (entry,) = board
     assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
