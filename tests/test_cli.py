@@ -212,3 +212,12 @@ def test_grade_refuses_a_workers_count_that_is_not_positive(course, capsys, work
         run(course, "grade", TINY, "--workers", workers)
     assert stopped.value.code == 2
     assert f"--workers: {workers!r} is not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_check_refuses_an_assignment_the_manifest_does_not_list(capsys):
+    """Checking nothing would print "0 problem(s)": a misspelt name is an error that names the known ones."""
+    repo = Path(__file__).resolve().parents[1]
+    assert main(["--course", str(repo), "check", "--assignment", "phase3-mlop", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown assignment 'phase3-mlop'; the manifest lists: phase1-foundations" in err
+    assert "0 problem(s)" not in err

@@ -591,7 +591,11 @@ def _stepped(specs: Iterable[NotebookSpec], step: Callable[[str], None]) -> Iter
 
 
 def checked_assignments(curriculum: Curriculum, assignments: list[str] | None) -> list[Assignment]:
-    """The assignments ``autograder check`` covers: the named ones, or all, planned phases skipped."""
+    """The assignments ``autograder check`` covers: the named ones, or all, planned phases skipped.
+
+    A name the manifest does not list raises ``UnknownName`` (checking nothing would pass)."""
+    for name in assignments or []:
+        curriculum.assignment(name)
     return [
         a
         for a in curriculum.assignments()
