@@ -307,6 +307,49 @@ register_comparator(
 )
 
 
+def _passes_spec(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    suite = options.get("suite")
+    if not isinstance(suite, str) or not suite or "/" in suite:
+        raise ValueError(
+            f"check {name!r}: kind='passes' needs suite='<a folder of hidden/<assignment>/suites>'"
+        )
+    return {"suite": suite}
+
+
+def _passes(finding: Any, expected: Any, spec: Mapping[str, Any]) -> Outcome:
+    """Every stage of the suite did what it expects of the learner's files."""
+    from .compare import Outcome, authoring_error, plain
+
+    found = plain(finding)
+    if isinstance(found, dict) and isinstance(found.get("refused"), str):
+        return Outcome(False, f"your files were not run: {found['refused']}")
+    stages = found.get("stages") if isinstance(found, dict) else None
+    if not isinstance(stages, list) or not stages:
+        return authoring_error("its suite has no stage that takes the learner's files")
+    for stage in stages:
+        if not stage.get("met"):
+            why = f"stage '{stage.get('name')}' ({stage.get('ended')}): {stage.get('says')}"
+            output = stage.get("output")
+            return Outcome(False, f"{why}\n{output}" if output else why)
+    return Outcome(True, f"all {len(stages)} stages did what they should with your files")
+
+
+register_comparator(
+    Comparator(
+        kind="passes",
+        label="files pass the grader's stages",
+        doc="the learner's files (`{'Dockerfile': text, ...}`), put by the grader through the stages of "
+        "`hidden/<assignment>/suites/<suite>/suite.yaml` (linters, schema validators, a workflow's steps, "
+        "`git am` and hidden tests), each command a job in the sandbox whose exit code the grader observes",
+        side="value",
+        options=("suite",),
+        build=_passes_spec,
+        compare=_passes,
+        judge="stages_pass",
+    )
+)
+
+
 # --- the metrics: NumPy and SciPy are imported on the grader's side only ---------------------
 
 

@@ -19,6 +19,13 @@ Judges (``Comparator.judge`` names one):
   exit 1, "tests failed"). A test that always passes catches nothing; one that always
   fails, or fails by recognising the released text, fails a rewritten correct tree; a
   collection error or a crash (exit 2-5) catches nothing.
+- ``stages_pass``: the learner's files (a Dockerfile, manifests, a workflow, a patch series)
+  put through the *stages* the suite's ``suite.yaml`` lists (format in ``load_stages``),
+  each a folder the grader fills (a tree of the suite, then the learner's files) and a few
+  commands run there in order, each one job; a stage expects every command to exit 0
+  (``pass``) or one to fail (``fail``), and may require its last line of output to equal
+  that of a trusted stage run without the learner's files (``same_output_as``), so that
+  learner code which fakes an exit code still has to compute the right answer.
 """
 
 from __future__ import annotations
@@ -147,6 +154,164 @@ def _exit_word(result: JobResult) -> str:
     )
 
 
+STAGE_FILE = "suite.yaml"
+MAX_STAGE_TIMEOUT = 180.0
+OUTPUT_SHOWN = 400
+"""Characters of a failing command's output a stage with ``show_output`` shows the learner."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a ``stages_pass`` suite: a folder, commands run in it, what they must do."""
+
+    name: str
+    commands: tuple[tuple[str, ...], ...]
+    tree: str | None = None
+    expect: str = "pass"
+    says: str = ""
+    show_output: bool = False
+    learner_files: bool = True
+    same_output_as: str | None = None
+    timeout: float = JOB_TIMEOUT
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class StageSuite:
+    """A suite's ``suite.yaml``: the files a learner's check may report, and the stages."""
+
+    takes: tuple[str, ...]
+    stages: tuple[Stage, ...]
+
+
+def load_stages(suite: Path) -> StageSuite:
+    """Read ``<suite>/suite.yaml`` (authored, trusted), raising ``NoJudge`` on any mistake.
+
+    ::
+
+        takes: ["Dockerfile", "k8s/*.yaml"]     # glob patterns of the file names a check reports
+        stages:
+          - name: hadolint finds nothing        # shown to the learner
+            tree: app                           # optional: trees/app is copied in first
+            run:                                # commands run in order, each a sandboxed job;
+              - ["hadolint", "Dockerfile"]      #   {python} is the course's interpreter
+            expect: pass                        # pass: all exit 0; fail: one exits non-zero
+            says: what the learner reads when the expectation is not met
+            show_output: true                   # optional: add the end of the failing output
+            learner_files: true                 # optional: false for a trusted stage
+            same_output_as: reference           # optional: last output line must equal it
+            timeout: 60                         # optional: seconds per command (at most 180)
+            env: {GIT_AUTHOR_NAME: grader}      # optional
+    """
+    import yaml
+
+    path = suite / STAGE_FILE
+    try:
+        raw = yaml.safe_load(path.read_text())
+        takes = tuple(str(t) for t in raw["takes"])
+        stages = tuple(_stage(entry) for entry in raw["stages"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise NoJudge(f"{path.name} of suite {suite.name!r} is unusable: {exc}") from exc
+    names = [stage.name for stage in stages]
+    for stage in stages:
+        if stage.tree is not None and not (suite / "trees" / stage.tree).is_dir():
+            raise NoJudge(f"suite {suite.name!r}: stage {stage.name!r} names a missing tree {stage.tree!r}")
+        if stage.same_output_as is not None and stage.same_output_as not in names:
+            raise NoJudge(f"suite {suite.name!r}: stage {stage.name!r} compares with an unknown stage")
+    if not takes or not stages or len(set(names)) != len(names):
+        raise NoJudge(f"suite {suite.name!r}: no files taken, no stages, or two stages of one name")
+    return StageSuite(takes, stages)
+
+
+def _stage(entry: Mapping[str, Any]) -> Stage:
+    commands = tuple(tuple(str(part) for part in command) for command in entry["run"])
+    expect = str(entry.get("expect", "pass"))
+    timeout = float(entry.get("timeout", JOB_TIMEOUT))
+    if not commands or any(not c for c in commands) or expect not in ("pass", "fail"):
+        raise ValueError(f"stage {entry.get('name')!r} needs commands and expect: pass or fail")
+    if not 0 < timeout <= MAX_STAGE_TIMEOUT:
+        raise ValueError(f"stage {entry.get('name')!r}: timeout must be in (0, {MAX_STAGE_TIMEOUT}]")
+    tree = entry.get("tree")
+    if tree is not None and (not is_safe_relative(tree) or "/" in str(tree)):
+        raise ValueError(f"stage {entry.get('name')!r}: tree must be a folder name of trees/")
+    return Stage(
+        name=str(entry["name"]),
+        commands=commands,
+        tree=None if tree is None else str(tree),
+        expect=expect,
+        says=str(entry.get("says", "")),
+        show_output=bool(entry.get("show_output", False)),
+        learner_files=bool(entry.get("learner_files", True)),
+        same_output_as=entry.get("same_output_as"),
+        timeout=timeout,
+        env=tuple((str(k), str(v)) for k, v in (entry.get("env") or {}).items()),
+    )
+
+
+def stages_pass(judge: ArtifactJudge, spec: Mapping[str, Any], value: Any) -> dict[str, Any]:
+    """Run every stage of the suite over the learner's files; say which met its expectation."""
+    suite = judge.suite(spec)
+    stages = load_stages(suite)
+    files = decoded_files(value, stages.takes)
+    if isinstance(files, str):
+        return {"refused": files}
+    for stage in stages.stages:
+        if stage.tree is not None and stage.learner_files:
+            taken = sorted(n for n in files if (suite / "trees" / stage.tree / n).exists())
+            if taken:
+                return {"refused": f"{taken[0]} is a file the course provides; leave it as it is"}
+    results: dict[str, tuple[JobResult, str]] = {}
+    for stage in stages.stages:
+        results[stage.name] = _run_stage(judge, suite, stage, files if stage.learner_files else {})
+    return {"stages": [_verdict(stage, results) for stage in stages.stages if stage.learner_files]}
+
+
+def _run_stage(
+    judge: ArtifactJudge, suite: Path, stage: Stage, files: dict[str, str]
+) -> tuple[JobResult, str]:
+    """The stage's commands in order in one fresh folder; the last job run and its last line."""
+    with tempfile.TemporaryDirectory(prefix="judge-", dir=runs_root()) as tmp:
+        folder = Path(tmp) / "work"
+        if stage.tree is not None:
+            shutil.copytree(suite / "trees" / stage.tree, folder, symlinks=False)
+        else:
+            folder.mkdir()
+        write_files(folder, files)
+        result = JobResult(0, "", 0.0)
+        for command in stage.commands:
+            argv = _resolved(judge, command)
+            result = run_job(judge.sandbox, argv, folder, timeout=stage.timeout, env=dict(stage.env))
+            if not result.succeeded:
+                break
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        return result, lines[-1] if lines else ""
+
+
+def _resolved(judge: ArtifactJudge, command: tuple[str, ...]) -> list[str]:
+    """``{python}`` as the course's interpreter; a bare program name found beside it (hadolint,
+    check-jsonschema) as its full path, so that the grader's own PATH does not matter."""
+    tools = Path(judge.python).parent
+    argv = [judge.python if part == "{python}" else part for part in command]
+    if "/" not in argv[0] and (tools / argv[0]).is_file():
+        argv[0] = str(tools / argv[0])
+    return argv
+
+
+def _verdict(stage: Stage, results: Mapping[str, tuple[JobResult, str]]) -> dict[str, Any]:
+    """Whether ``stage`` did what its suite expects, and what the learner may read about it."""
+    result, last = results[stage.name]
+    ended = "timeout" if result.exit_code is None else ("passed" if result.succeeded else "failed")
+    met = ended == ("passed" if stage.expect == "pass" else "failed")
+    if met and stage.same_output_as is not None:
+        reference, expected_last = results[stage.same_output_as]
+        met = reference.succeeded and last == expected_last
+    verdict: dict[str, Any] = {"name": stage.name, "met": met, "ended": ended, "says": stage.says}
+    if not met and stage.show_output and result.exit_code is not None:
+        verdict["output"] = result.output[-OUTPUT_SHOWN:]
+    return verdict
+
+
 JUDGES: dict[str, Callable[[ArtifactJudge, Mapping[str, Any], Any], dict[str, Any]]] = {
     "tests_catch_bugs": tests_catch_bugs,
+    "stages_pass": stages_pass,
 }

@@ -112,15 +112,19 @@ def _wait(
 ) -> int | None:
     """Start ``command`` with its output in ``log``; its exit code, or None past ``timeout``."""
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=folder,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=folder,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            out.write(f"{command[0]}: command not found\n".encode())
+            return 127
         try:
             return process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
