@@ -172,7 +172,8 @@ class Stage:
     show_output: bool = False
     learner_files: bool = True
     same_output_as: str | None = None
-    timeout: float = JOB_TIMEOUT
+    timeout: float | None = None
+    """Seconds each command may take; None: the judge's own (``ArtifactJudge.timeout``)."""
     env: tuple[tuple[str, str], ...] = ()
 
 
@@ -226,10 +227,10 @@ def load_stages(suite: Path) -> StageSuite:
 def _stage(entry: Mapping[str, Any]) -> Stage:
     commands = tuple(tuple(str(part) for part in command) for command in entry["run"])
     expect = str(entry.get("expect", "pass"))
-    timeout = float(entry.get("timeout", JOB_TIMEOUT))
+    timeout = None if entry.get("timeout") is None else float(entry["timeout"])
     if not commands or any(not c for c in commands) or expect not in ("pass", "fail"):
         raise ValueError(f"stage {entry.get('name')!r} needs commands and expect: pass or fail")
-    if not 0 < timeout <= MAX_STAGE_TIMEOUT:
+    if timeout is not None and not 0 < timeout <= MAX_STAGE_TIMEOUT:
         raise ValueError(f"stage {entry.get('name')!r}: timeout must be in (0, {MAX_STAGE_TIMEOUT}]")
     tree = entry.get("tree")
     if tree is not None and (not is_safe_relative(tree) or "/" in str(tree)):
@@ -280,7 +281,8 @@ def _run_stage(
         result = JobResult(0, "", 0.0)
         for command in stage.commands:
             argv = _resolved(judge, command)
-            result = run_job(judge.sandbox, argv, folder, timeout=stage.timeout, env=dict(stage.env))
+            seconds = stage.timeout or judge.timeout
+            result = run_job(judge.sandbox, argv, folder, timeout=seconds, env=dict(stage.env))
             if not result.succeeded:
                 break
         lines = [line for line in result.output.splitlines() if line.strip()]
