@@ -37,9 +37,12 @@ lint: setup
 	$(BIN)/ruff format --check autograder tests tools benchmarks
 	$(BIN)/mypy
 
+# Test files run two at a time (pytest-xdist, one file per worker so that module fixtures are
+# built once): most slow tests wait on kernels, servers and browsers, not on a core.
+PYTEST_WORKERS ?= 2
 test: setup lint
 	$(BIN)/autograder check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 clean-state:
 	rm -rf .autograder .autograder-demo
