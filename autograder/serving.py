@@ -62,14 +62,15 @@ def is_asgi(app: Any) -> bool:
 
 
 @contextmanager
-def serve(app: Any, host: str = HOST) -> Iterator[str]:
+def serve(app: Any, host: str = HOST, *, request_handler: Any = None) -> Iterator[str]:
     """Serve ``app`` (WSGI or ASGI) on ``host`` and a free port; yield its base URL.
 
     A WSGI app gets werkzeug's threaded development server (the one ``flask run`` uses), so
     concurrent requests are handled in parallel, as in a real deployment; an ASGI app gets
     uvicorn. Port 0 lets the operating system pick a free port, so two servers never
     collide. On leaving the block, for any reason, the server is shut down, its socket
-    closed and its thread joined.
+    closed and its thread joined. ``request_handler`` replaces werkzeug's request handler
+    class (WSGI only).
     """
     if is_asgi(app):
         with _serve_asgi(app, host) as url:
@@ -79,7 +80,7 @@ def serve(app: Any, host: str = HOST) -> Iterator[str]:
     if getattr(app, "debug", False):
         # Debug mode turns errors into an interactive debugger page; never serve that.
         app.debug = False
-    server = make_server(host, 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True, request_handler=request_handler)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": POLL_INTERVAL},
@@ -120,6 +121,34 @@ def _serve_asgi(app: Any, host: str) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=JOIN_TIMEOUT)
         listener.close()
+
+
+@contextmanager
+def aws_emulator(host: str = HOST) -> Iterator[str]:
+    """moto's emulated AWS (S3, SageMaker, IAM, ...) served on ``host``; yields its endpoint URL.
+
+    This is moto's server mode (its WSGI app and request handler, as ``moto_server`` runs
+    them) on loopback, served by ``serve`` so that it stops as fast and as surely as any
+    other app here. moto keeps the emulated account in this process, so each block starts
+    by resetting it: every block sees an empty account, whatever ran before. moto emulates
+    the API only: nothing is trained, stored in the cloud or billed.
+    """
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    app = DomainDispatcherApplication(create_backend_app)
+    with serve(app, host, request_handler=MotoRequestHandler) as endpoint:
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # nor tracebacks of refused calls
+        reset = urllib.request.Request(endpoint + "/moto-api/reset", method="POST")
+        _DIRECT.open(reset, timeout=10).close()
+        yield endpoint
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+"""Requests to loopback never go through a proxy an environment variable names."""
 
 
 def request_json(

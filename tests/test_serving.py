@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI, HTTPException
 from flask import Flask, jsonify
 
-from autograder.serving import is_asgi, request_json, serve
+from autograder.serving import aws_emulator, is_asgi, request_json, serve
 
 
 def flask_app() -> Flask:
@@ -63,3 +63,24 @@ def test_a_failing_block_still_stops_the_asgi_server():
     with pytest.raises(AssertionError), serve(fastapi_app()) as url:
         raise AssertionError("a visible assert failed inside the block")
     assert port_is_free(url)
+
+
+def test_the_aws_emulator_gives_each_block_an_empty_account_and_stops(monkeypatch):
+    """moto in server mode, spoken to by boto3 over real HTTP, as phase 3's cloud notebook does."""
+    boto3 = pytest.importorskip("boto3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # a proxy must not be used for loopback
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with aws_emulator() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1")
+        s3.create_bucket(Bucket="ml-artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(
+            Bucket="ml-artifacts", Key="x_y/model.tar.gz", Body=b"1", Metadata={"under_score": "kept"}
+        )
+        head = s3.head_object(Bucket="ml-artifacts", Key="x_y/model.tar.gz")
+        assert head["Metadata"] == {"under_score": "kept"}  # moto's request handler is in use
+    assert port_is_free(endpoint)
+    with aws_emulator() as again:
+        s3 = boto3.client("s3", endpoint_url=again, region_name="eu-west-1")
+        assert s3.list_buckets()["Buckets"] == []
