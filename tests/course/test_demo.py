@@ -37,7 +37,7 @@ def test_demo_course(tmp_path):
     bob = progress["bob"][0].assignments[0]
     assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
     # feedback for every learner and notebook, and the grades in nbgrader's own export
-    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 4
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8
     metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
     (entry,) = board
     assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
