@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -583,6 +583,13 @@ def run_nbval(settings: Settings, assignment: Assignment, report: CheckReport) -
         report.fail(str(folder.relative_to(settings.root)), f"pytest --nbval-lax failed:\n{tail}")
 
 
+def _nbval_report(settings: Settings, assignment: Assignment) -> CheckReport:
+    """``run_nbval``'s problems in a report of their own (it runs beside the main one)."""
+    found = CheckReport()
+    run_nbval(settings, assignment, found)
+    return found
+
+
 def _stepped(specs: Iterable[NotebookSpec], step: Callable[[str], None]) -> Iterator[NotebookSpec]:
     """``specs``, calling ``step`` as each one's loop body ends (``continue`` included)."""
     for spec in specs:
@@ -627,15 +634,21 @@ def check_curriculum(
                 nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
             except Exception as exc:
                 report.fail(str(path.relative_to(settings.root)), f"not a readable notebook: {exc}")
-    for assignment in checked_assignments(curriculum, assignments):
-        check_assignment(settings, curriculum, assignment, report, log=log, step=step)
-        check_hidden_files(settings, assignment, report)
-        check_alternative_leaks(settings, assignment, report)
-        if nbval:
-            before = len(report.problems)
-            run_nbval(settings, assignment, report)
-            outcome = "ok" if len(report.problems) == before else "FAILED"
-            log(f"pytest --nbval-lax solutions/{assignment.id}: {outcome}")
+    # Each assignment's nbval run (a separate process) goes on in the background while the
+    # next assignment is checked: it needs only that assignment's compat references, already
+    # written (later ones are merged in), and check's own kernels leave a core idle at times.
+    pending: list[tuple[Assignment, Future[CheckReport]]] = []
+    with ThreadPoolExecutor(max_workers=1) as nbval_runs:
+        for assignment in checked_assignments(curriculum, assignments):
+            check_assignment(settings, curriculum, assignment, report, log=log, step=step)
+            check_hidden_files(settings, assignment, report)
+            check_alternative_leaks(settings, assignment, report)
+            if nbval:
+                pending.append((assignment, nbval_runs.submit(_nbval_report, settings, assignment)))
+        for assignment, future in pending:
+            found = future.result()
+            report.problems.extend(found.problems)
+            log(f"pytest --nbval-lax solutions/{assignment.id}: {'FAILED' if found.problems else 'ok'}")
             step(f"nbval {assignment.id}")
     names = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
     for assignment in curriculum.assignments():
