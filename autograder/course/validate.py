@@ -36,6 +36,7 @@ from ..grading.reference import (
     write_compat_references,
 )
 from ..grading.reports import grade_cells
+from ..hints import HINTS_FILE
 from ..run.execute import run_notebook, scratch_copy
 from ..run.notebooks import default_parameters, read_notebook
 from .alternatives import (
@@ -504,7 +505,9 @@ def check_alternative_leaks(settings: Settings, assignment: Assignment, report: 
     """No line of an honest alternative appears in the release (notebooks, hints, other text).
 
     As for solution lines, a line the author also shows outside the secret regions of a
-    notebook (a prompt, a visible test) is public, not a leak.
+    notebook (a prompt, a visible test) is public, not a leak; so is a line of a file the
+    author ships on purpose (a helper module in ``data/``: ``for step in steps:`` there is
+    not an alternative's), everything in the source folder but notebooks and hints.
     """
     source_dir = layout.source_dir(settings.root, assignment.id)
     release_dir = layout.release_dir(settings.root, assignment.id)
@@ -524,6 +527,15 @@ def check_alternative_leaks(settings: Settings, assignment: Assignment, report: 
         for path in sorted(source_dir.glob("*.ipynb"))
         for cell in read_notebook(path).cells
     )
+    shipped = [
+        p
+        for p in sorted(source_dir.rglob("*"))
+        if p.is_file()
+        and p.suffix in RELEASED_TEXT - {".ipynb"}
+        and p.name != HINTS_FILE
+        and ALTERNATIVES_DIR not in p.relative_to(source_dir).parts
+    ]
+    public += "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in shipped)
     secret = {line: owner for line, owner in lines.items() if line not in public}
     for path in sorted(p for p in release_dir.rglob("*") if p.is_file() and p.suffix in RELEASED_TEXT):
         where = str(path.relative_to(settings.root))
