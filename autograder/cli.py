@@ -68,8 +68,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     from .course.workspace import start
 
     settings, curriculum = _context(args)
-    folder = start(settings, curriculum, args.assignment, args.learner)
-    print(f"{args.learner}: {args.assignment} is ready in {folder}")
+    for assignment in curriculum.to_start(args.assignment, args.track):
+        folder = start(settings, curriculum, assignment.id, args.learner)
+        print(f"{args.learner}: {assignment.id} is ready in {folder}")
     print(f"progress page: {progress_page_path(settings, args.learner)}")
     print(f"open it with: autograder lab --learner {args.learner}")
     return 0
@@ -442,9 +443,10 @@ def _add_course_setup_commands(sub: Subparsers[argparse.ArgumentParser]) -> None
 
 def _add_workspace_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
     """The commands a learner's working day goes through: start, lab and submit."""
-    p = sub.add_parser("start", help="copy an assignment into a learner's workspace")
-    p.add_argument("assignment")
+    p = sub.add_parser("start", help="copy an assignment (or a phase's) into a learner's workspace")
+    p.add_argument("assignment", help="an assignment or a phase of the manifest")
     p.add_argument("--learner", required=True)
+    p.add_argument("--track", help="for a phase with tracks: which one (e.g. nlp or cv)")
     p.set_defaults(func=cmd_start)
 
     p = sub.add_parser(

@@ -221,3 +221,10 @@ def test_check_refuses_an_assignment_the_manifest_does_not_list(capsys):
     err = capsys.readouterr().err
     assert "unknown assignment 'phase3-mlop'; the manifest lists: phase1-foundations" in err
     assert "0 problem(s)" not in err
+
+
+def test_a_track_where_the_phase_has_none_gets_one_line(course, capsys):
+    assert run(course, "start", TINY, "--track", "nlp", "--learner", "cara") == 2
+    err = capsys.readouterr().err
+    assert "tiny has no tracks; start it without --track" in err and len(err.strip().splitlines()) == 1
+    assert not (course / ".autograder" / "workspaces" / "cara" / TINY).exists()

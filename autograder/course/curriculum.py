@@ -129,6 +129,32 @@ class Curriculum:
     def assignments(self) -> list[Assignment]:
         return [a for p in self.phases for a in p.all_assignments()]
 
+    def to_start(self, name: str, track: str | None = None) -> tuple[Assignment, ...]:
+        """What ``autograder start NAME [--track T]`` copies: an assignment, or a phase's
+        assignments (of the chosen track, for a phase with tracks).
+
+        Raises ``UnknownName`` with one line that names the choices: a phase with tracks
+        and no (or a wrong) track, a track where the phase has none, an unknown name.
+        """
+        phase = next((p for p in self.phases if p.id == name), None)
+        if phase is None:
+            assignment = self.assignment(name)
+            if track is not None and assignment.track != track:
+                raise UnknownName(f"{name} is not an assignment of the track {track!r}; leave --track out")
+            return (assignment,)
+        if not phase.tracks:
+            if track is not None:
+                raise UnknownName(f"{name} has no tracks; start it without --track")
+            return phase.assignments
+        chosen = next((t for t in phase.tracks if t.id == track), None)
+        if chosen is None:
+            choices = " or ".join(f"--track {t.id} ({t.title})" for t in phase.tracks)
+            said = "no track" if track is None else f"the track {track!r}, which it does not have"
+            raise UnknownName(f"{name} has tracks; you gave {said}: choose {choices}")
+        if not chosen.assignments:
+            raise UnknownName(f"the {chosen.id} track of {name} has no notebooks yet")
+        return chosen.assignments
+
     def source_dir(self, assignment_id: str) -> Path:
         return layout.source_dir(self.root, assignment_id)
 

@@ -84,3 +84,65 @@ def test_unknown_names_list_the_known_ones(tmp_path):
         curriculum.assignment("b")
     with pytest.raises(UnknownName, match="unknown phase 'b'; the manifest lists: a"):
         curriculum.phase("b")
+
+
+TRACKS = """\
+schema_version: 1
+title: t
+phases:
+  - id: base
+    title: Base
+    requires: []
+    assignments:
+      - id: base
+        notebooks:
+          - {file: 01-x.ipynb, title: X}
+  - id: spec
+    title: Specialise
+    requires: [base]
+    tracks:
+      - id: nlp
+        title: Natural language processing
+        assignments:
+          - id: spec-nlp
+            notebooks:
+              - {file: 01-text.ipynb, title: Text}
+      - id: cv
+        title: Computer vision
+        assignments:
+          - id: spec-cv
+            notebooks:
+              - {file: 01-images.ipynb, title: Images}
+      - id: rl
+        title: Reinforcement learning
+        assignments: []
+"""
+
+
+def test_start_takes_an_assignment_a_phase_or_a_phase_s_track(tmp_path):
+    curriculum = load_curriculum(write(tmp_path, TRACKS))
+    assert [a.id for a in curriculum.to_start("base")] == ["base"]
+    assert [a.id for a in curriculum.to_start("spec", "nlp")] == ["spec-nlp"]
+    assert [a.id for a in curriculum.to_start("spec", "cv")] == ["spec-cv"]
+    assert [a.id for a in curriculum.to_start("spec-cv")] == ["spec-cv"]
+    assert [a.id for a in curriculum.to_start("spec-cv", "cv")] == ["spec-cv"]
+
+
+@pytest.mark.parametrize(
+    ("name", "track", "says"),
+    [
+        ("spec", None, "spec has tracks; you gave no track: choose --track nlp (Natural language"),
+        ("spec", "NLP", "you gave the track 'NLP', which it does not have: choose --track nlp"),
+        ("spec", "rl", "the rl track of spec has no notebooks yet"),
+        ("base", "nlp", "base has no tracks; start it without --track"),
+        ("spec-cv", "nlp", "spec-cv is not an assignment of the track 'nlp'"),
+        ("nope", None, "unknown assignment 'nope'"),
+    ],
+)
+def test_a_wrong_or_missing_track_gets_one_line_naming_the_choices(tmp_path, name, track, says):
+    curriculum = load_curriculum(write(tmp_path, TRACKS))
+    with pytest.raises(UnknownName) as caught:
+        curriculum.to_start(name, track)
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+    if name == "spec" and track != "rl":
+        assert "--track cv (Computer vision)" in str(caught.value)
