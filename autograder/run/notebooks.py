@@ -123,10 +123,12 @@ def default_parameters(nb: NotebookNode) -> dict[str, Any]:
     """The values the notebook's ``parameters`` cell assigns (simple literals only)."""
     import ast
 
+    from autograder.pyast import parse_python
+
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
             values: dict[str, Any] = {}
-            for node in ast.parse(cell.source).body:
+            for node in parse_python(cell.source).body:
                 if isinstance(node, ast.Assign) and len(node.targets) == 1:
                     target = node.targets[0]
                     if isinstance(target, ast.Name):

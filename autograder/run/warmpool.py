@@ -236,6 +236,8 @@ def notebook_imports(notebooks: list[Path]) -> tuple[str, ...]:
     """
     import ast
 
+    from autograder.pyast import parse_python
+
     found: dict[str, None] = {}
     for path in notebooks:
         try:  # plain JSON: nbformat's import would delay the zygote's start
@@ -247,7 +249,7 @@ def notebook_imports(notebooks: list[Path]) -> tuple[str, ...]:
                 continue
             source = cell.get("source", "")
             try:
-                tree = ast.parse("".join(source) if isinstance(source, list) else str(source))
+                tree = parse_python("".join(source) if isinstance(source, list) else str(source))
             except (SyntaxError, ValueError):
                 continue
             for node in ast.walk(tree):
