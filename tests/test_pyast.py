@@ -8,7 +8,8 @@ import time
 from autograder.pyast import parse_python
 
 SOURCE = "\n".join(
-    f"import m{i}\nx = [{'[' * 20}1{']' * 20}]\ndef f{i}(a):\n    return {{k: [w for w in v] for k, v in a.items()}}"
+    f"import m{i}\nx = [{'[' * 20}1{']' * 20}]\n"
+    f"def f{i}(a):\n    return {{k: [w for w in v] for k, v in a.items()}}"
     for i in range(200)
 )
 
