@@ -228,13 +228,27 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _state_cell(phase: PhaseProgress) -> str:
+    track = f", track {phase.track}" if phase.track else ""
     if phase.mastered:
-        return "mastered"
+        return "mastered" + track
     if phase.unlocked:
         done = [a.latest_score for a in phase.assignments if a.latest_score is not None]
         suffix = f" ({done[0]:.0%} so far)" if done else ""
-        return ("unlocked (notebooks coming)" if phase.planned else "unlocked") + suffix
+        return ("unlocked (notebooks coming)" if phase.planned else "unlocked") + track + suffix
     return "locked"
+
+
+def _track_lines(learner: str, phase: PhaseProgress, curriculum: Curriculum) -> list[str]:
+    """For a phase with tracks: the one that counts, the others taken, or how to choose one."""
+    tracks = curriculum.phase(phase.phase).tracks
+    if not tracks or phase.locked or phase.planned:
+        return []
+    if phase.track is None:
+        choices = curriculum.phase(phase.phase).track_choices()
+        return [f"{learner}: {phase.phase} has tracks; choose one: autograder start {phase.phase} {choices}"]
+    others = [t for t in phase.tracks_taken if t != phase.track]
+    also = f" (also taken: {', '.join(others)})" if others else ""
+    return [f"{learner}: {phase.phase} counts the {phase.track} track{also}"]
 
 
 def _gap_lines(phase: PhaseProgress) -> list[str]:
@@ -256,7 +270,7 @@ def _gap_lines(phase: PhaseProgress) -> list[str]:
     return lines
 
 
-def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
+def print_progress_table(progress: dict[str, list[PhaseProgress]], curriculum: Curriculum) -> None:
     if not progress:
         print("no learners yet")
         return
@@ -270,17 +284,20 @@ def print_progress_table(progress: dict[str, list[PhaseProgress]]) -> None:
         print()
         current = next((p for p in items if not p.mastered), None)
         done = [p.phase for p in items if p.mastered]
+        if done and current is not None:
+            print(f"{learner}: mastered {', '.join(done)}")
+        for phase in items:
+            if phase.mastered or phase is current:
+                for line in _track_lines(learner, phase, curriculum):
+                    print(line)
         if current is None:
             print(f"{learner}: has mastered every phase")
-            continue
-        if done:
-            print(f"{learner}: mastered {', '.join(done)}")
-        if current.missing_prerequisites:
+        elif current.missing_prerequisites:
             needs = ", ".join(current.missing_prerequisites)
             print(f"{learner}: {current.phase} is locked until {needs} is mastered")
         elif current.planned:
             print(f"{learner}: {current.phase} is unlocked; its notebooks are coming")
-        else:
+        elif current.assignments:  # empty: a phase with tracks, none chosen yet (said above)
             index = items.index(current)
             unlocks = f" and unlock {items[index + 1].phase}" if index + 1 < len(items) else ""
             print(f"{learner}: to master {current.phase}{unlocks}:")
@@ -309,7 +326,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([progress_json(n, p) for n, p in progress.items()], indent=1))
     else:
-        print_progress_table(progress)
+        print_progress_table(progress, curriculum)
     return 0
 
 
@@ -324,12 +341,22 @@ def cmd_report(args: argparse.Namespace) -> int:
         view = write_class_report(settings, curriculum, Path(args.html), args.assignment)
     else:
         view = class_view(curriculum, class_records(settings), args.assignment)
-    rows = []
+    rows: list[list[Any]] = []
+    with_tracks = any(p.tracks for p in view.phases)  # a column only for a course with tracks
     for p in view.phases:
         blocker = f"{p.blockers[0][0]} ({p.blockers[0][1]})" if p.blockers else "-"
-        rows.append([p.phase, p.locked, p.unlocked, p.mastered, blocker])
+        tracks = [", ".join(f"{track} {n}" for track, _, n in p.tracks) or "-"] if with_tracks else []
+        rows.append([p.phase, p.locked, p.unlocked, p.mastered, *tracks, blocker])
     print(f"{len(view.learners)} learner(s), {view.records} evidence record(s)")
-    print(table(["phase", "locked", "unlocked", "mastered", "blocks most"], rows))
+    head = [
+        "phase",
+        "locked",
+        "unlocked",
+        "mastered",
+        *(["tracks taken"] if with_tracks else []),
+        "blocks most",
+    ]
+    print(table(head, rows))
     hardest = [[x.label, f"{x.mean:.0%}", f"{x.full_marks}/{len(x.values)}"] for x in view.hardest(5)]
     if hardest:
         print(table(["hardest exercises", "mean score", "full marks"], hardest))
@@ -406,7 +433,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log = (lambda _line: None) if args.quiet else print
     progress = run_demo(settings, curriculum, log=log, quiet=args.quiet)
     print()
-    print_progress_table(progress)
+    print_progress_table(progress, curriculum)
     print(f"\nfeedback pages: {settings.feedback_dir}")
     print(f"nbgrader sees the grades too: AUTOGRADER_STATE={settings.state_dir} nbgrader export")
     return 0

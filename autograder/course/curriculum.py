@@ -101,6 +101,13 @@ class Phase:
     def all_assignments(self) -> tuple[Assignment, ...]:
         return self.assignments + tuple(a for t in self.tracks for a in t.assignments)
 
+    def track(self, track_id: str | None) -> Track | None:
+        return next((t for t in self.tracks if t.id == track_id), None)
+
+    def track_choices(self) -> str:
+        """The tracks as ``start`` takes them: ``--track nlp (Natural ...) or --track cv (...)``."""
+        return " or ".join(f"--track {t.id} ({t.title})" for t in self.tracks)
+
 
 @dataclass(frozen=True)
 class Curriculum:
@@ -146,11 +153,10 @@ class Curriculum:
             if track is not None:
                 raise UnknownName(f"{name} has no tracks; start it without --track")
             return phase.assignments
-        chosen = next((t for t in phase.tracks if t.id == track), None)
+        chosen = phase.track(track)
         if chosen is None:
-            choices = " or ".join(f"--track {t.id} ({t.title})" for t in phase.tracks)
             said = "no track" if track is None else f"the track {track!r}, which it does not have"
-            raise UnknownName(f"{name} has tracks; you gave {said}: choose {choices}")
+            raise UnknownName(f"{name} has tracks; you gave {said}: choose {phase.track_choices()}")
         if not chosen.assignments:
             raise UnknownName(f"the {chosen.id} track of {name} has no notebooks yet")
         return chosen.assignments

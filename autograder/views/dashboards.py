@@ -36,7 +36,7 @@ from ..grading.evidence import (
 from ..grading.reports import grade_cells
 from ..grading.storage import write_bytes_atomic
 from .charts import Chart, bar_chart, count_ticks, heatmap, histogram, line_chart
-from .mastery import Gap, PhaseProgress, phase_progress
+from .mastery import Gap, PhaseProgress, assignment_progress, phase_progress
 
 esc = html.escape
 
@@ -86,6 +86,8 @@ class AssignmentView:
     seeds: list[str]
     notebooks: list[NotebookView]
     gaps: list[Gap]
+    track_title: str = ""
+    """For an assignment of a phase's track: that track's title."""
 
 
 @dataclass
@@ -96,10 +98,24 @@ class PhaseView:
     requires: list[str]
     """Titles of the prerequisites still missing."""
     assignments: list[AssignmentView]
+    """The assignments that count (for a phase with tracks: the counting track's), then
+    those of the other tracks the learner took."""
+    tracks: dict[str, str] = field(default_factory=dict)
+    """For a phase with tracks: id -> title of each track."""
+    track_choices: str = ""
+    """For a phase with tracks: how ``start`` takes them (``--track nlp (...) or ...``)."""
 
     @property
     def exercises(self) -> list[ExerciseView]:
-        return [x for a in self.assignments for nb in a.notebooks for x in nb.exercises]
+        """The exercises that count towards the phase (not those of another track taken)."""
+        counting = {a.assignment for a in self.progress.assignments}
+        return [
+            x
+            for a in self.assignments
+            if a.assignment.id in counting
+            for nb in a.notebooks
+            for x in nb.exercises
+        ]
 
 
 @dataclass
@@ -195,8 +211,15 @@ def learner_view(curriculum: Curriculum, learner: str, records: list[EvidenceRec
         phase = curriculum.phase(progress.phase)
         rule = phase.mastery
         views = []
-        for item in progress.assignments:
+        others = [
+            assignment_progress(a, rule, records)
+            for t in phase.tracks
+            if t.id in progress.tracks_taken and t.id != progress.track
+            for a in t.assignments
+        ]
+        for item in [*progress.assignments, *others]:
             assignment = curriculum.assignment(item.assignment)
+            track = phase.track(assignment.track)
             latest = latest_record(records, assignment.id)
             notebooks = [
                 _notebook_view(curriculum, assignment, spec, latest) for spec in assignment.notebooks
@@ -205,7 +228,14 @@ def learner_view(curriculum: Curriculum, learner: str, records: list[EvidenceRec
             graded_at = latest.graded_at if latest else None
             views.append(
                 AssignmentView(
-                    assignment, item.mastered, item.records, graded_at, seeds, notebooks, item.gaps
+                    assignment,
+                    item.mastered,
+                    item.records,
+                    graded_at,
+                    seeds,
+                    notebooks,
+                    item.gaps,
+                    track.title if track else "",
                 )
             )
         text = (
@@ -214,7 +244,11 @@ def learner_view(curriculum: Curriculum, learner: str, records: list[EvidenceRec
             + f", graded under at least {rule.min_parameter_sets} parameter sets"
         )
         missing = [titles.get(p, p) for p in progress.missing_prerequisites]
-        phases.append(PhaseView(progress, rule.min_notebook_score, text, missing, views))
+        tracks = {t.id: t.title for t in phase.tracks}
+        view = PhaseView(
+            progress, rule.min_notebook_score, text, missing, views, tracks, phase.track_choices()
+        )
+        phases.append(view)
     last_graded = max((r.graded_at for r in records), default=None)
     return LearnerView(learner, curriculum.title, len(records), last_graded, phases, next_step(phases))
 
@@ -233,7 +267,14 @@ def next_step(phases: list[PhaseView]) -> NextStep | None:
             )
         if phase.progress.planned:
             return NextStep(phase.progress.phase, f"{title} is unlocked; its notebooks are coming")
-        for assignment in phase.assignments:
+        if phase.tracks and phase.progress.track is None:
+            return NextStep(
+                phase.progress.phase,
+                f"{title} is unlocked; choose a track: autograder start {phase.progress.phase} "
+                f"{phase.track_choices}",
+            )
+        counting = {a.assignment for a in phase.progress.assignments}
+        for assignment in (a for a in phase.assignments if a.assignment.id in counting):
             for nb in assignment.notebooks:
                 for exercise in nb.exercises:
                     if not exercise.full_marks:
@@ -246,7 +287,7 @@ def next_step(phases: list[PhaseView]) -> NextStep | None:
                             )
                             why = f"scored {got}; it needs full marks on every seed"
                         return NextStep(phase.progress.phase, why, exercise, nb.spec.title)
-        gaps = [g.problem for a in phase.assignments for g in a.gaps]
+        gaps = [g.problem for a in phase.assignments if a.assignment.id in counting for g in a.gaps]
         return NextStep(phase.progress.phase, "; ".join(gaps) or f"submit {title} again to show mastery")
     return None
 
@@ -328,8 +369,9 @@ def _exercise_heatmap(assignment: AssignmentView) -> Chart | None:
 
 def _assignment_html(view: AssignmentView) -> str:
     state = "mastered" if view.mastered else "not mastered yet"
+    track = f" ({view.track_title} track)" if view.track_title else ""
     parts = [
-        f"<h3>{esc(view.assignment.id)}: {esc(state)}</h3>",
+        f"<h3>{esc(view.assignment.id)}{esc(track)}: {esc(state)}</h3>",
         f'<p class="muted">{view.records} graded submission(s); '
         f"latest graded {esc(_when(view.graded_at))}.</p>",
     ]
@@ -359,6 +401,22 @@ def _assignment_html(view: AssignmentView) -> str:
     return "\n".join(parts)
 
 
+def _tracks_html(phase: PhaseView) -> list[str]:
+    """For a phase with tracks: which one counts, which others were taken, or how to choose."""
+    p = phase.progress
+    if not phase.tracks or p.locked or p.planned:
+        return []
+    if p.track is None:
+        return [
+            f"<p>Choose a track: <code>autograder start {esc(p.phase)} --track ID</code>, "
+            f"with {esc(phase.track_choices)}. Mastering either track masters the phase.</p>"
+        ]
+    others = [phase.tracks[t] for t in p.tracks_taken if t != p.track]
+    also = f" You also took: {esc(', '.join(others))}." if others else ""
+    verb = "Mastered with" if p.mastered else "Your track:"
+    return [f"<p>{verb} <b>{esc(phase.tracks[p.track])}</b>.{also}</p>"]
+
+
 def _phase_html(phase: PhaseView) -> str:
     p = phase.progress
     parts = [f'<section id="{esc(p.phase)}"><h2>{esc(p.title)} {_badge(p.state)}</h2>']
@@ -366,6 +424,7 @@ def _phase_html(phase: PhaseView) -> str:
         parts.append(f"<p>Locked: it needs <b>{esc(', '.join(phase.requires))}</b> mastered first.</p>")
     elif p.planned:
         parts.append("<p>Unlocked; its notebooks are coming.</p>")
+    parts += _tracks_html(phase)
     parts.append(f'<p class="muted">Mastery means {esc(phase.rule)}.</p>')
     chart = _notebook_chart(phase)
     if chart:
@@ -461,6 +520,8 @@ class PhaseStats:
     mastered: int
     blockers: list[tuple[str, int]]
     """(exercise, learners stuck in this phase without full marks on it), most first."""
+    tracks: list[tuple[str, str, int]] = field(default_factory=list)
+    """For a phase with tracks: (id, title, learners who took it); a learner may take both."""
 
 
 @dataclass
@@ -505,6 +566,7 @@ def _phase_stats(curriculum: Curriculum, views: dict[str, LearnerView], keep: se
                 sum(s.progress.unlocked for s in states),
                 sum(s.progress.mastered for s in states),
                 _phase_blockers(states),
+                [(t.id, t.title, sum(t.id in s.progress.tracks_taken for s in states)) for t in phase.tracks],
             )
         )
     return phases
@@ -614,15 +676,18 @@ def _blocked_section(view: ClassView, n: int) -> list[str]:
         )
         parts.append(f'<div class="charts">{chart.img()}</div>')
     rows = []
+    with_tracks = any(p.tracks for p in view.phases)  # a column only for a course with tracks
     for p in view.phases:
         top = p.blockers[0] if p.blockers else None
         blocker = f"{esc(top[0])} ({top[1]} learner(s))" if top else "-"
-        rows.append([esc(p.title), str(p.locked), str(p.unlocked), str(p.mastered), blocker])
+        tracks = [esc(", ".join(f"{title}: {n}" for _, title, n in p.tracks) or "-")] if with_tracks else []
+        rows.append([esc(p.title), str(p.locked), str(p.unlocked), str(p.mastered), *tracks, blocker])
     head = [
         "Phase",
         "Locked",
         "Unlocked, not mastered",
         "Mastered",
+        *(["Tracks taken (learners)"] if with_tracks else []),
         "Blocks most (no full marks on every seed)",
     ]
     parts.append(_table(head, rows) + "</section>")

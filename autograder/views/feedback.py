@@ -16,6 +16,7 @@ from ..course.curriculum import Curriculum
 from ..errors import NotFound
 from ..grading.evidence import EvidenceRecord, iter_records, latest_record
 from ..grading.storage import write_bytes_atomic
+from .lms import assignment_title
 from .mastery import assignment_progress
 
 _TEMPLATE = """<!doctype html>
@@ -30,7 +31,7 @@ td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertic
 .mastery { padding: .6rem; border-radius: .3rem; background: #eef; }
 </style></head><body>
 <h1>{{ title }}</h1>
-<p>Learner <b>{{ learner }}</b>, assignment <b>{{ assignment }}</b>, graded {{ graded_at }}.</p>
+<p>Learner <b>{{ learner }}</b>, assignment <b>{{ assignment }}</b> ({{ phase }}), graded {{ graded_at }}.</p>
 {% if message %}<p class="fail">{{ message }}</p>{% endif %}
 <div class="mastery">
 {% if mastered %}<b class="pass">Mastery shown</b>: this assignment counts towards unlocking the next phase.
@@ -58,13 +59,14 @@ FEEDBACK_SUFFIX = ".mastery.html"
 """Our per-notebook feedback page: mastery across parameter sets, next to nbgrader's page."""
 
 
-def _render(record: EvidenceRecord, notebook: str, title: str, mastered: bool) -> str:
+def _render(record: EvidenceRecord, notebook: str, title: str, phase: str, mastered: bool) -> str:
     env = Environment(autoescape=select_autoescape(default=True))
     nb = record.record.notebooks[notebook]
     return env.from_string(_TEMPLATE).render(
         title=title,
         learner=record.learner,
         assignment=record.assignment,
+        phase=phase,
         graded_at=record.graded_at,
         message=nb.message,
         mastered=mastered,
@@ -87,11 +89,12 @@ def write_feedback(
     assert latest is not None  # records holds this assignment's records only, and is not empty
     rule = curriculum.phase(assignment.phase_id).mastery
     mastered = assignment_progress(assignment, rule, records).mastered
+    phase = assignment_title(curriculum, assignment_id)  # "<phase>: <track>" for a track's assignment
     written = []
     for spec in assignment.notebooks:
         if spec.name not in latest.record.notebooks:
             continue
-        html = _render(latest, spec.name, spec.title, mastered)
+        html = _render(latest, spec.name, spec.title, phase, mastered)
         # Beside nbgrader's own ``<notebook>.html`` (generate_feedback: scores, written answers
         # and comments), never over it; release_feedback hands the learner both.
         path = settings.feedback_dir / learner / assignment_id / f"{spec.name}{FEEDBACK_SUFFIX}"

@@ -45,8 +45,8 @@ def assignment_title(curriculum: Curriculum, assignment_id: str) -> str:
     except UnknownName:
         return assignment_id
     phase = curriculum.phase(assignment.phase_id)
-    track = next((t.title for t in phase.tracks if t.id == assignment.track), None)
-    return f"{phase.title}: {track}" if track else phase.title
+    track = phase.track(assignment.track)
+    return f"{phase.title}: {track.title}" if track else phase.title
 
 
 def grade_table(settings: Settings, curriculum: Curriculum) -> GradeTable:

@@ -49,6 +49,10 @@ class PhaseProgress:
     missing_prerequisites: list[str]
     assignments: list[AssignmentProgress]
     track: str | None = None
+    """For a phase with tracks: the track that counts (mastered, else the one with the most
+    graded submissions); None until the learner has a graded submission in one."""
+    tracks_taken: list[str] = field(default_factory=list)
+    """For a phase with tracks: every track with a graded submission, in manifest order."""
 
     @property
     def mastered(self) -> bool:
@@ -160,6 +164,9 @@ def phase_progress(curriculum: Curriculum, records: list[EvidenceRecord]) -> lis
     for phase in curriculum.phases:
         missing = [req for req in phase.requires if req not in mastered]
         progress = _one_phase(phase, records)
+        taken = [
+            t.id for t in phase.tracks if any(r.assignment in {a.id for a in t.assignments} for r in records)
+        ]
         state: PhaseState
         if phase.planned:
             state = "locked" if missing else "unlocked (planned)"
@@ -169,11 +176,14 @@ def phase_progress(curriculum: Curriculum, records: list[EvidenceRecord]) -> lis
             state = "locked" if missing else "unlocked"
         if state == "mastered":
             mastered.add(phase.id)
-        result.append(PhaseProgress(phase.id, phase.title, state, missing, progress[0], progress[1]))
+        result.append(PhaseProgress(phase.id, phase.title, state, missing, progress[0], progress[1], taken))
     return result
 
 
 def _one_phase(phase: Phase, records: list[EvidenceRecord]) -> tuple[list[AssignmentProgress], str | None]:
+    """A phase's assignments that count, and for a phase with tracks, which track that is:
+    a mastered one, else the one with the most graded submissions, else none yet (no
+    assignments: the learner has still to choose)."""
     if not phase.tracks:
         return [assignment_progress(a, phase.mastery, records) for a in phase.assignments], None
     best: tuple[list[AssignmentProgress], str | None] = ([], None)
@@ -181,7 +191,7 @@ def _one_phase(phase: Phase, records: list[EvidenceRecord]) -> tuple[list[Assign
         items = [assignment_progress(a, phase.mastery, records) for a in track.assignments]
         if items and all(a.mastered for a in items):
             return items, track.id
-        if not best[0] or sum(a.records for a in items) > sum(a.records for a in best[0]):
+        if sum(a.records for a in items) > sum(a.records for a in best[0]):
             best = (items, track.id)
     return best
 
