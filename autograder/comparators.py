@@ -52,6 +52,9 @@ class Metric:
     score: Callable[[np.ndarray, np.ndarray], float]
     numbers_only: bool = True
     """False where predictions and labels may be of any kind (accuracy compares strings)."""
+    scores_per_class: bool = False
+    """True where the predictions are one row of class scores per label, shape (n, k), and
+    the labels class indices 0..k-1 (perplexity); False for one prediction per label."""
 
 
 @dataclass(frozen=True)
@@ -393,6 +396,37 @@ def _mae(predictions: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.abs(diff)))
 
 
+def _macro_f1(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """F1 per class, averaged with equal weight, over the classes of labels and predictions."""
+    import numpy as np
+
+    scores = []
+    for value in sorted(set(labels.tolist()) | set(predictions.tolist()), key=repr):
+        predicted, actual = predictions == value, labels == value
+        hits = float(np.sum(predicted & actual))
+        total = float(np.sum(predicted) + np.sum(actual))
+        scores.append(2 * hits / total if total else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def _perplexity(scores: np.ndarray, labels: np.ndarray) -> float:
+    """exp(mean negative log probability of each label), each row normalised to sum to 1, so
+    that scores which are not probabilities gain nothing; inf for a label out of range, a
+    negative score or a row of zeros."""
+    import numpy as np
+
+    n, k = scores.shape
+    index = labels.astype(float)
+    if np.any(index != np.round(index)) or np.any(index < 0) or np.any(index >= k) or np.any(scores < 0):
+        return float("inf")
+    totals = scores.sum(axis=1)
+    if np.any(totals <= 0):
+        return float("inf")
+    chosen = scores[np.arange(n), index.astype(int)] / totals
+    with np.errstate(divide="ignore"):
+        return float(np.exp(-np.mean(np.log(chosen))))
+
+
 _R2_DOC = "coefficient of determination, 1 − SSE/SST (0 if the labels are constant)"
 _AUC_DOC = "chance that a positive (label 1) outranks a negative (0.5 if a class is absent)"
 register_metric(Metric(name="r2", higher_is_better=True, doc=_R2_DOC, score=_r2))
@@ -408,6 +442,25 @@ register_metric(
 register_metric(Metric(name="roc_auc", higher_is_better=True, doc=_AUC_DOC, score=_roc_auc))
 register_metric(Metric(name="rmse", higher_is_better=False, doc="root mean squared error", score=_rmse))
 register_metric(Metric(name="mae", higher_is_better=False, doc="mean absolute error", score=_mae))
+register_metric(
+    Metric(
+        name="macro_f1",
+        higher_is_better=True,
+        doc="F1 of each class (of labels and predictions), averaged with equal weight (labels of any kind)",
+        score=_macro_f1,
+        numbers_only=False,
+    )
+)
+register_metric(
+    Metric(
+        name="perplexity",
+        higher_is_better=False,
+        doc="exp of the mean negative log probability of the label; the predictions are a row of "
+        "non-negative class scores per label (shape (n, k), each row normalised), the labels 0..k-1",
+        score=_perplexity,
+        scores_per_class=True,
+    )
+)
 
 
 # --- the docs ----------------------------------------------------------------------------------

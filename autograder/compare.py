@@ -470,7 +470,13 @@ def compare_metric(actual: Encoded, labels: Encoded, metric: str, threshold: flo
     predictions = _flatten(actual, series=True)
     if predictions is None or actual["type"] in _SCALAR_KINDS:
         return Outcome(False, f"expected an array of predictions, got {describe(actual)}")
-    if predictions.shape != truth.shape:
+    per_class = _metric(metric).scores_per_class
+    if per_class and (len(predictions.shape) != 2 or predictions.shape[0] != truth.shape[0]):
+        n = truth.shape[0]
+        return Outcome(
+            False, f"expected a row of class scores per label, shape ({n}, k): got {predictions.shape}"
+        )
+    if not per_class and predictions.shape != truth.shape:
         return Outcome(False, f"wrong number of predictions: got shape {predictions.shape}")
     numeric = ("int", "float", "bool")
     if _metric(metric).numbers_only and (predictions.kind not in numeric or truth.kind not in numeric):
@@ -479,7 +485,7 @@ def compare_metric(actual: Encoded, labels: Encoded, metric: str, threshold: flo
     p, t = _vector(predictions), _vector(truth)
     if p.dtype == float and not np.all(np.isfinite(p)):
         return Outcome(False, "some predictions are NaN or infinite")
-    score = metric_value(metric, p, t)
+    score = metric_value(metric, p.reshape(predictions.shape) if per_class else p, t)
     higher = _metric(metric).higher_is_better
     if (score >= threshold) if higher else (score <= threshold):
         return Outcome(True, f"{metric} = {score:.4g}")

@@ -103,6 +103,8 @@ def test_docs_list_exactly_the_registry():
         + [
             ("rmse", "lower"),
             ("mae", "lower"),
+            ("macro_f1", "higher"),
+            ("perplexity", "lower"),
         ]
     )
 
@@ -128,7 +130,9 @@ def test_a_new_metric_is_one_registration(monkeypatch, throwaway):
     assert METRICS_HIGHER_IS_BETTER["max_error"] is False  # what the leaderboard and manifest read
     assert metric_value("max_error", labels, labels) == 0.0
     assert "| `max_error` | lower | largest absolute error |" in docs_table()
-    with pytest.raises(ValueError, match="use one of r2, accuracy, roc_auc, rmse, mae, max_error"):
+    with pytest.raises(
+        ValueError, match="use one of r2, accuracy, roc_auc, rmse, mae, macro_f1, perplexity, max_error"
+    ):
         reported(monkeypatch, value=[1.0], metric="f1", threshold=0.5, labels=[1.0])
 
 

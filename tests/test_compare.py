@@ -121,6 +121,38 @@ def test_metric_with_threshold():
     assert not compare_metric(encode(EqualsEverything()), labels, "accuracy", 0.5).passed
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_macro_f1_is_scikit_learns_on_strings_and_numbers(seed):
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(["law", "food", "love", "linux"], size=60)
+    predictions = np.where(rng.random(60) < 0.6, labels, rng.choice(["law", "food", "sports"], size=60))
+    expected = f1_score(labels, predictions, average="macro")
+    for threshold, passes in ((expected - 1e-9, True), (expected + 1e-9, False)):
+        outcome = compare_metric(encode(predictions), encode(labels), "macro_f1", threshold)
+        assert outcome.passed is passes, outcome.reason
+    numbers = compare_metric(encode([0, 1, 1, 2]), encode(np.array([0, 1, 2, 2])), "macro_f1", 0.0)
+    assert numbers.reason == f"macro_f1 = {f1_score([0, 1, 2, 2], [0, 1, 1, 2], average='macro'):.4g}"
+
+
+def test_perplexity_scores_a_row_of_probabilities_per_label_and_normalises_them():
+    labels = encode(np.array([0, 2, 1]))
+    probabilities = np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5], [0.1, 0.8, 0.1]])
+    expected = math.exp(-np.mean(np.log([0.5, 0.5, 0.8])))
+    outcome = compare_metric(encode(probabilities), labels, "perplexity", expected + 1e-9)
+    assert outcome.passed and outcome.reason == f"perplexity = {expected:.4g}"
+    assert compare_metric(encode((probabilities * 7).tolist()), labels, "perplexity", expected + 1e-9).passed
+    # rows of ones are the uniform guess, not certainty: perplexity k = 3, not 1
+    ones = compare_metric(encode(np.ones((3, 3))), labels, "perplexity", 2.9)
+    assert not ones.passed and "perplexity = 3," in ones.reason
+    for bad in (-probabilities, np.zeros((3, 3)), probabilities[:, :2]):  # the last: label 2 out of range
+        assert "perplexity = inf" in compare_metric(encode(bad), labels, "perplexity", 100.0).reason
+    wrong = compare_metric(encode(probabilities[:2]), labels, "perplexity", 100.0)
+    assert not wrong.passed and "a row of class scores per label, shape (3, k)" in wrong.reason
+    assert not compare_metric(encode(np.array([0.5, 0.5, 0.8])), labels, "perplexity", 100.0).passed
+
+
 def test_huge_values_are_refused_not_stored():
     assert encode(np.zeros(MAX_ITEMS + 1))["type"] == "too_large"
     assert encode([[]] * (MAX_ITEMS + 1))["type"] == "too_large"  # empty containers count too
