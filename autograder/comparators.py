@@ -427,6 +427,17 @@ def _perplexity(scores: np.ndarray, labels: np.ndarray) -> float:
         return float(np.exp(-np.mean(np.log(chosen))))
 
 
+def _spearman(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Spearman's rank correlation (average ranks for ties); 0 where it is undefined."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    if len(labels) < 2 or np.ptp(predictions.astype(float)) == 0 or np.ptp(labels.astype(float)) == 0:
+        return 0.0  # a constant has no ranks to correlate (scipy would warn and give NaN)
+    value = float(spearmanr(predictions.astype(float), labels.astype(float)).statistic)
+    return value if np.isfinite(value) else 0.0
+
+
 _R2_DOC = "coefficient of determination, 1 − SSE/SST (0 if the labels are constant)"
 _AUC_DOC = "chance that a positive (label 1) outranks a negative (0.5 if a class is absent)"
 register_metric(Metric(name="r2", higher_is_better=True, doc=_R2_DOC, score=_r2))
@@ -449,6 +460,14 @@ register_metric(
         doc="F1 of each class (of labels and predictions), averaged with equal weight (labels of any kind)",
         score=_macro_f1,
         numbers_only=False,
+    )
+)
+register_metric(
+    Metric(
+        name="spearman",
+        higher_is_better=True,
+        doc="Spearman's rank correlation of predictions and labels (0 where undefined, as for constants)",
+        score=_spearman,
     )
 )
 register_metric(

@@ -104,6 +104,7 @@ def test_docs_list_exactly_the_registry():
             ("rmse", "lower"),
             ("mae", "lower"),
             ("macro_f1", "higher"),
+            ("spearman", "higher"),
             ("perplexity", "lower"),
         ]
     )
@@ -131,7 +132,8 @@ def test_a_new_metric_is_one_registration(monkeypatch, throwaway):
     assert metric_value("max_error", labels, labels) == 0.0
     assert "| `max_error` | lower | largest absolute error |" in docs_table()
     with pytest.raises(
-        ValueError, match="use one of r2, accuracy, roc_auc, rmse, mae, macro_f1, perplexity, max_error"
+        ValueError,
+        match="use one of r2, accuracy, roc_auc, rmse, mae, macro_f1, spearman, perplexity, max_error",
     ):
         reported(monkeypatch, value=[1.0], metric="f1", threshold=0.5, labels=[1.0])
 

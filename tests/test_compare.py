@@ -136,6 +136,19 @@ def test_macro_f1_is_scikit_learns_on_strings_and_numbers(seed):
     assert numbers.reason == f"macro_f1 = {f1_score([0, 1, 2, 2], [0, 1, 1, 2], average='macro'):.4g}"
 
 
+def test_spearman_is_scipys_and_zero_where_undefined():
+    from scipy.stats import spearmanr
+
+    human = np.array([7.5, 3.1, 9.0, 3.1, 5.5, 1.0])
+    cosines = np.array([0.4, 0.1, 0.35, 0.2, 0.3, -0.1])
+    expected = spearmanr(cosines, human).statistic
+    outcome = compare_metric(encode(cosines), encode(human), "spearman", expected - 1e-9)
+    assert outcome.passed and outcome.reason == f"spearman = {expected:.4g}"
+    assert not compare_metric(encode(cosines), encode(human), "spearman", expected + 1e-9).passed
+    constant = compare_metric(encode(np.ones(6)), encode(human), "spearman", -0.5)
+    assert constant.passed and constant.reason == "spearman = 0"
+
+
 def test_perplexity_scores_a_row_of_probabilities_per_label_and_normalises_them():
     labels = encode(np.array([0, 2, 1]))
     probabilities = np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5], [0.1, 0.8, 0.1]])
