@@ -24,12 +24,15 @@ REPO = Path(__file__).resolve().parents[2]
 def test_demo_course(tmp_path):
     settings = load_settings(REPO, state_dir=tmp_path / "demo")
     progress = run_demo(settings, load_curriculum(REPO), log=lambda _: None)
-    states = {name: [p.state for p in phases[:3]] for name, phases in progress.items()}
+    states = {name: [p.state for p in phases[:5]] for name, phases in progress.items()}
     assert states == {
-        "alice": ["mastered", "mastered", "mastered"],  # admitted to each phase, and masters it
-        "bob": ["unlocked", "locked", "locked"],
-        "carol": ["unlocked", "locked", "locked"],
+        # admitted to each phase, and masters it; phase 4 with its first track, which unlocks phase 5
+        "alice": ["mastered", "mastered", "mastered", "mastered", "unlocked (planned)"],
+        "bob": ["unlocked", "locked", "locked", "locked", "locked"],
+        "carol": ["unlocked", "locked", "locked", "locked", "locked"],
     }
+    phase4 = progress["alice"][3]
+    assert (phase4.track, phase4.tracks_taken) == ("nlp", ["nlp"])
     assert not (settings.workspaces_dir / "bob" / "phase2-ml-dl").exists()  # refused, with the reason logged
     carol = progress["carol"][0].assignments[0]
     assert carol.latest_score == 1.0  # the default seed is fully fooled...
@@ -37,7 +40,7 @@ def test_demo_course(tmp_path):
     bob = progress["bob"][0].assignments[0]
     assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
     # feedback for every learner and notebook, and the grades in nbgrader's own export
-    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8 + 5
     metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
     (entry,) = board
     assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
