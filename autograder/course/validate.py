@@ -274,23 +274,41 @@ class _SolutionRun:
 def _solution_references(
     run: _SolutionRun, defaults: dict[str, Any], check_names: dict[str, str], report: CheckReport
 ) -> list[Reference]:
-    """The solution's reference under each check seed; stops at the first seed it cannot run."""
+    """The solution's reference under each check seed; stops at the first seed it cannot run.
+
+    Each seed's two runs (the reference, then a second run graded against it) go on side
+    by side with the other seeds' (``parallel_runs`` at once): the notebooks' kernels are
+    single-threaded, and sequential runs left a core idle for most of ``check``. What each
+    seed finds is reported in seed order, as before.
+    """
     seeds = [
         defaults["seed"],
         *[defaults["seed"] + 1000 + i for i in range(run.settings.check_seeds - 1)],
     ]
+    workers = max(1, min(run.scratch.parallel_runs, len(seeds)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = [pool.submit(_checked_seed, run, {**defaults, "seed": seed}) for seed in seeds]
+        outcomes = [future.result() for future in found]
     references = []
-    for seed in seeds:
-        params = {**defaults, "seed": seed}
-        reference = _timed_reference(run, params, report)
+    for seed, (reference, seed_report) in zip(seeds, outcomes):
+        report.problems.extend(seed_report.problems)
+        report.timings.update(seed_report.timings)
         if reference is None:
             break
         references.append(reference)
         _check_reference_cells(
             run.where, reference, check_names if seed == defaults["seed"] else None, report
         )
-        _check_second_run(run, reference, params, report)
     return references
+
+
+def _checked_seed(run: _SolutionRun, params: dict[str, Any]) -> tuple[Reference | None, CheckReport]:
+    """One seed's reference and its determinism check, with what they found kept apart."""
+    found = CheckReport()
+    reference = _timed_reference(run, params, found)
+    if reference is not None:
+        _check_second_run(run, reference, params, found)
+    return reference, found
 
 
 def _timed_reference(run: _SolutionRun, params: dict[str, Any], report: CheckReport) -> Reference | None:
