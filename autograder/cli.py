@@ -291,7 +291,7 @@ def print_progress_table(progress: dict[str, list[PhaseProgress]], curriculum: C
                 for line in _track_lines(learner, phase, curriculum):
                     print(line)
         if current is None:
-            print(f"{learner}: has mastered every phase")
+            print(f"{learner}: has mastered every phase and completed the guide")
         elif current.missing_prerequisites:
             needs = ", ".join(current.missing_prerequisites)
             print(f"{learner}: {current.phase} is locked until {needs} is mastered")

@@ -52,6 +52,7 @@ from .alternatives import (
 )
 from .config import Settings, load_settings
 from .curriculum import Assignment, Curriculum, NotebookSpec
+from .rubrics import rubric_problems
 
 SOLUTION_MARKERS = (
     "### BEGIN SOLUTION",
@@ -246,6 +247,8 @@ def _check_manifest_entry(where: str, spec: NotebookSpec, source: NotebookNode, 
             f"its graded cells (written answers included) carry {points:g} points; "
             f"the manifest says {spec.points:g}",
         )
+    for grade_id, problem in rubric_problems(source):
+        report.fail(f"{where}: cell {grade_id}", problem)
     graded = {c.metadata.nbgrader["grade_id"] for c in grade_cells(source)}
     for core in spec.core:
         if core not in graded:

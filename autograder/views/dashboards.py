@@ -306,6 +306,7 @@ td, th { border-bottom: 1px solid #ddd; padding: .3rem .6rem; text-align: left; 
 .locked { background: #eee; color: #555; }
 .pass { color: #1a7f37; } .fail { color: #c62828; } .muted { color: #666; }
 .next { padding: .8rem 1rem; border-left: 4px solid #0072B2; background: #f2f7fc; }
+.next.done { border-left-color: #009E73; background: #eef8f3; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 """
 
@@ -451,6 +452,20 @@ def _phase_html(phase: PhaseView) -> str:
     return "\n".join(parts)
 
 
+def _completed_html(view: LearnerView) -> str:
+    """The end of the path: every phase mastered, with the track that counted where there was one."""
+    items = "".join(
+        f"<li>{esc(p.progress.title)}"
+        f"{f' ({esc(p.tracks[p.progress.track])} track)' if p.progress.track else ''}</li>"
+        for p in view.phases
+    )
+    return (
+        '<div class="next done"><b>You have completed the guide.</b> Every phase of '
+        f"{esc(view.course)} is mastered, on every parameter set the grader ran:<ul>{items}</ul>"
+        "Your graded notebooks are the evidence: keep them, and keep practising.</div>"
+    )
+
+
 def render_progress_page(view: LearnerView) -> str:
     parts = [
         f"<h1>Progress of {esc(view.learner)}</h1>",
@@ -459,7 +474,7 @@ def render_progress_page(view: LearnerView) -> str:
     ]
     step = view.next_step
     if step is None:
-        parts.append('<div class="next"><b>Every phase is mastered.</b></div>')
+        parts.append(_completed_html(view))
     elif step.exercise is not None:
         x = step.exercise
         look = f"<br>Look at: {esc(x.problem)}" if x.problem else ""

@@ -196,5 +196,10 @@ def _one_phase(phase: Phase, records: list[EvidenceRecord]) -> tuple[list[Assign
     return best
 
 
+def guide_completed(phases: list[PhaseProgress]) -> bool:
+    """Every phase mastered, the last included: the end of the path the guide lays out."""
+    return bool(phases) and all(p.mastered for p in phases)
+
+
 def progress_json(learner: str, phases: list[PhaseProgress]) -> dict[str, Any]:
-    return {"learner": learner, "phases": [asdict(p) for p in phases]}
+    return {"learner": learner, "completed": guide_completed(phases), "phases": [asdict(p) for p in phases]}

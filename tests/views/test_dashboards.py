@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from autograder.course.curriculum import load_curriculum
 from autograder.grading.evidence import iter_records
 from autograder.views.charts import bar_chart, heatmap, histogram, line_chart
 from autograder.views.dashboards import class_records, class_view, learner_view, render_progress_page
+from autograder.views.mastery import guide_completed
 from tests.conftest import CORRECT, TINY, make_course
 from tests.test_cli import TWO_PHASES, fill
 
@@ -232,3 +234,33 @@ def test_charts_are_deterministic_svg_with_escaped_labels():
     assert "a&lt;b" in charts[0].svg and "no data" in charts[0].svg
     assert "0% to 10%: 1" in charts[1].alt and "90% to 100%: 2" in charts[1].alt
     assert charts_of("".join(c.img() for c in charts))
+
+
+def test_a_learner_who_masters_the_last_phase_has_completed_the_guide(tmp_path):
+    root = make_course(tmp_path / "course", manifest=TWO_PHASES)
+    later = root / "solutions" / "later"
+    later.mkdir()
+    (later / "01-tiny.ipynb").write_bytes((root / "solutions" / TINY / "01-tiny.ipynb").read_bytes())
+    assert run(root, "release")[0] == 0
+    workspaces = root / ".autograder" / "workspaces"
+    for assignment in (TINY, "later"):
+        assert run(root, "start", assignment, "--learner", "dee")[0] == 0
+        fill(workspaces / "dee" / assignment / "01-tiny.ipynb", CORRECT)
+        status, out = run(root, "submit", assignment, "--learner", "dee", "--seeds", "2")
+        assert status == 0, out
+    settings, curriculum = load_settings(root), load_curriculum(root)
+    view = learner_view(curriculum, "dee", list(iter_records(settings, "dee")))
+    assert [p.progress.state for p in view.phases] == ["mastered", "mastered"]
+    assert view.next_step is None
+    page = (workspaces / "dee" / "progress.html").read_text()
+    assert_self_contained(page)
+    assert "You have completed the guide.</b>" in page
+    assert "<li>Tiny phase</li><li>The phase after</li>" in page
+    status, out = run(root, "progress", "--learner", "dee")
+    assert status == 0 and "dee: has mastered every phase and completed the guide" in out
+    status, out = run(root, "progress", "--learner", "dee", "--json")
+    assert status == 0 and '"completed": true' in out
+    # one phase short of the end is not completion
+    phases = [v.progress for v in view.phases]
+    assert guide_completed(phases)
+    assert not guide_completed([phases[0], replace(phases[1], state="unlocked")])
