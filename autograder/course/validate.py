@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,14 +147,19 @@ def check_assignment(
 ) -> None:
     """All notebook checks for one assignment, in a throw-away state folder.
 
-    ``step`` hears of each notebook once its checks are done (a progress bar).
+    Two notebooks are checked at a time: one notebook's single runs (the untouched release,
+    judging, a straggling seed) leave a core idle that the next notebook's runs fill. What
+    each finds, its log lines and ``step`` (a progress bar) still come in manifest order,
+    and check names are compared across notebooks once all are known.
     """
     check_names: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
         scratch = load_settings(settings.root, state_dir=Path(tmp) / "state")
         generated = Path(tmp) / "release"
         generate_release(scratch, assignment.id, generated)
-        for spec in _stepped(assignment.notebooks, step):
+
+        def one(spec: NotebookSpec) -> tuple[CheckReport, list[str], dict[str, str]]:
+            found, lines, names = CheckReport(), list[str](), dict[str, str]()
             _check_notebook(
                 settings,
                 scratch,
@@ -162,11 +167,32 @@ def check_assignment(
                 assignment.id,
                 spec,
                 generated=generated / assignment.id,
-                check_names=check_names,
-                report=report,
-                log=log,
+                check_names=names,
+                report=found,
+                log=lines.append,
             )
+            return found, lines, names
+
+        at_once = max(1, min(2, scratch.parallel_runs, len(assignment.notebooks)))
+        with ThreadPoolExecutor(max_workers=at_once) as pool:
+            futures = [pool.submit(one, spec) for spec in assignment.notebooks]
+            for spec, future in zip(assignment.notebooks, futures):
+                found, lines, names = future.result()
+                report.problems.extend(found.problems)
+                report.timings.update(found.timings)
+                for line in lines:
+                    log(line)
+                _merge_check_names(check_names, names, report)
+                step(spec.file)
         check_released_folders(settings.root, generated / assignment.id, assignment.id, report)
+
+
+def _merge_check_names(seen: dict[str, str], names: dict[str, str], report: CheckReport) -> None:
+    """Check names must be unique across an assignment's notebooks (``names``: one notebook's)."""
+    for name, owner in names.items():
+        if name in seen and seen[name] != owner:
+            report.fail(owner, f"check name {name!r} is also used in {seen[name]}")
+        seen.setdefault(name, owner)
 
 
 def _check_notebook(
@@ -621,13 +647,6 @@ def _nbval_report(settings: Settings, assignment: Assignment) -> CheckReport:
     found = CheckReport()
     run_nbval(settings, assignment, found)
     return found
-
-
-def _stepped(specs: Iterable[NotebookSpec], step: Callable[[str], None]) -> Iterator[NotebookSpec]:
-    """``specs``, calling ``step`` as each one's loop body ends (``continue`` included)."""
-    for spec in specs:
-        yield spec
-        step(spec.file)
 
 
 def checked_assignments(curriculum: Curriculum, assignments: list[str] | None) -> list[Assignment]:

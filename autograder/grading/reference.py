@@ -149,6 +149,9 @@ _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
+_compat_lock = threading.Lock()
+
+
 def write_compat_references(settings: Settings, references: list[Reference]) -> Path:
     """The default-parameter values the in-kernel helper uses when no grader collects them.
 
@@ -156,15 +159,16 @@ def write_compat_references(settings: Settings, references: list[Reference]) -> 
     in the instructor's state folder, which learner code under our grader cannot see.
     """
     path = settings.references_dir / "compat.json"
-    try:
-        checks = json.loads(path.read_text()).get("checks", {})
-    except (OSError, ValueError):
-        checks = {}
-    for reference in references:
-        for cell in reference.cells.values():
-            for name, entry in cell["checks"].items():
-                checks[name] = {**entry, "parameters": reference.parameters}
-    write_json_atomic(path, {"format": FORMAT, "checks": checks})
+    with _compat_lock:  # read, merge, write: ``check`` writes from a thread per notebook
+        try:
+            checks = json.loads(path.read_text()).get("checks", {})
+        except (OSError, ValueError):
+            checks = {}
+        for reference in references:
+            for cell in reference.cells.values():
+                for name, entry in cell["checks"].items():
+                    checks[name] = {**entry, "parameters": reference.parameters}
+        write_json_atomic(path, {"format": FORMAT, "checks": checks})
     return path
 
 

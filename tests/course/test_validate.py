@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograder.course.config import load_settings
 from autograder.course.curriculum import load_curriculum
 from autograder.course.validate import check_curriculum
 from autograder.grading.gradebook import generate_release
-from tests.conftest import TINY, _meta, make_course, tiny_notebook
+from tests.conftest import MANIFEST, TINY, _meta, make_course, tiny_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -48,13 +48,25 @@ def broken_notebook() -> nbformat.NotebookNode:
             metadata=_meta("unchecked-tests", grade=True, points=1),
             id="unchecked-tests",
         ),
+        new_markdown_cell("Explain your scaling in two sentences."),
+        new_markdown_cell(
+            "### BEGIN SOLUTION\nIt keeps units.\n### END SOLUTION",
+            metadata=_meta("essay", grade=True, solution=True, locked=False, points=1),
+            id="essay",
+        ),
     ]
     nb.cells.extend(extra)
     return nb
 
 
 def test_each_fault_is_named(tmp_path):
-    root = make_course(tmp_path / "bad", notebook=broken_notebook())
+    two_notebooks = MANIFEST.replace(
+        '{file: 01-tiny.ipynb, title: "Tiny notebook", core: [mean-tests]}',
+        '{file: 01-tiny.ipynb, title: "Tiny notebook", core: [mean-tests]}\n'
+        '          - {file: 02-again.ipynb, title: "The same checks again"}',
+    )
+    root = make_course(tmp_path / "bad", notebook=broken_notebook(), manifest=two_notebooks)
+    nbformat.write(tiny_notebook(), str(root / "solutions" / TINY / "02-again.ipynb"))  # same check names
     settings = load_settings(root)
     generate_release(settings, TINY)
     release = root / "curriculum" / TINY / "01-tiny.ipynb"
@@ -77,6 +89,14 @@ def test_each_fault_is_named(tmp_path):
     )
     assert "curriculum/tiny/01-tiny.ipynb: cell constant-tests: the untouched release scores 1" in text
     assert "solutions/tiny/01-tiny.ipynb: cell noisy-tests: the solution scores 0/1 with seed 0" in text
+    assert (
+        "solutions/tiny/02-again.ipynb: cell mean-tests: check name 'tiny.mean' is also used in "
+        "solutions/tiny/01-tiny.ipynb: cell mean-tests" in text
+    )
+    assert (
+        "solutions/tiny/01-tiny.ipynb: cell essay: a person grades this answer, but its prompt shows no rub"
+        in text
+    )
     # and nothing about the sound cells
     for sound in ("mean-tests", "scale-tests", "predict-tests"):
-        assert f"cell {sound}:" not in text
+        assert f"01-tiny.ipynb: cell {sound}:" not in text

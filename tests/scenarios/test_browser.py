@@ -258,6 +258,8 @@ def test_an_instructor_grades_the_written_answer_in_formgrader_and_totals_add_up
         score = page.locator(f"input.score#{WRITTEN}")
         score.wait_for(timeout=60_000)
         score.scroll_into_view_if_needed()
+        # the rubric, in the locked prompt above the answer, is in front of the grader
+        assert page.locator("strong", has_text="Rubric (2 points)").first.is_visible()
         shot("written-answer")
         score.fill("1.5")
         score.press("Tab")  # formgrader saves a score when its input changes
