@@ -26,8 +26,8 @@ def test_demo_course(tmp_path):
     progress = run_demo(settings, load_curriculum(REPO), log=lambda _: None)
     states = {name: [p.state for p in phases[:5]] for name, phases in progress.items()}
     assert states == {
-        # admitted to each phase, and masters it; phase 4 with its first track, which unlocks phase 5
-        "alice": ["mastered", "mastered", "mastered", "mastered", "unlocked (planned)"],
+        # admitted to each phase, and masters it (phase 4 with its first track) to the end of the guide
+        "alice": ["mastered", "mastered", "mastered", "mastered", "mastered"],
         "bob": ["unlocked", "locked", "locked", "locked", "locked"],
         "carol": ["unlocked", "locked", "locked", "locked", "locked"],
     }
@@ -40,7 +40,9 @@ def test_demo_course(tmp_path):
     bob = progress["bob"][0].assignments[0]
     assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
     # feedback for every learner and notebook, and the grades in nbgrader's own export
-    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8 + 5
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8 + 5 + 5
+    page = (settings.workspaces_dir / "alice" / "progress.html").read_text()
+    assert "You have completed the guide.</b>" in page and "Natural language processing track" in page
     metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
     (entry,) = board
     assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
