@@ -32,7 +32,7 @@ from ..views.feedback import write_feedback
 from ..views.mastery import PhaseProgress, phase_progress
 from .config import Settings
 from .curriculum import Curriculum
-from .workspace import WorkspaceError, start, submit, workspace_dir
+from .workspace import WorkspaceError, refresh_progress_page, start, submit, workspace_dir
 
 DEMO_ASSIGNMENT = "phase1-foundations"
 LEARNERS = ("alice", "bob", "carol")
@@ -128,6 +128,7 @@ def run_demo(
         for assignment in curriculum.assignments():
             if assignment.id in graded:
                 write_feedback(settings, curriculum, assignment.id, learner)
+        refresh_progress_page(settings, curriculum, learner)  # as the CLI does after each grading
         progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
     return progress
 
