@@ -13,10 +13,16 @@ NumPy kind they stand for, with a missing value as NaN, so that a learner who pi
 nullable dtype is graded on the numbers, as with ``int64`` or ``float64``. Every string
 is made writable as UTF-8 (a lone surrogate becomes its ``\\udXXX`` escape), so an honest
 value never produces a report that the grader's JSON writer cannot store.
+
+A moment (``datetime``, ``date``, ``pandas.Timestamp``, ``numpy.datetime64``, or a column of
+them, whatever its unit) is the ISO text of that moment to the microsecond, in UTC when it
+has a time zone; a duration is its seconds as a float; a missing one (NaT) is ``none``. So
+a learner's ``datetime64[s]`` column reads the same as the solution's ``datetime64[ns]``.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import sys
 from typing import Any
@@ -60,6 +66,34 @@ def _number(x: float) -> float | str:
     return x
 
 
+def _moment_text(value: datetime.date) -> str:
+    """A date or datetime as ISO text: midnight for a date, UTC for an aware datetime."""
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime.combine(value, datetime.time())
+    if datetime.datetime.utcoffset(value) is not None:
+        value = datetime.datetime.astimezone(value, datetime.UTC)
+    naive = datetime.datetime(
+        *datetime.datetime.timetuple(value)[:6], datetime.datetime.time(value).microsecond
+    )
+    return datetime.datetime.isoformat(naive)
+
+
+def _time_scalar(value: Any) -> Encoded | None:
+    """A moment or a duration (Python's, pandas' or NumPy's), or None if ``value`` is neither."""
+    pd, np = _pandas(), _numpy()
+    if pd is not None and value is pd.NaT:
+        return {"type": "none"}
+    if isinstance(value, datetime.date):  # datetime and pandas.Timestamp included
+        return {"type": "str", "value": _moment_text(value)}
+    if isinstance(value, datetime.timedelta):  # pandas.Timedelta included
+        return {"type": "float", "value": _number(datetime.timedelta.total_seconds(value))}
+    if np is not None and isinstance(value, np.datetime64):
+        return _scalar(np.datetime64(value, "us").item())
+    if np is not None and isinstance(value, np.timedelta64):
+        return {"type": "float", "value": _number(float(value / np.timedelta64(1, "s")))}
+    return None
+
+
 def _scalar(value: Any) -> Encoded | None:
     """Encode a Python or NumPy scalar, or return None if ``value`` is not one."""
     kind = type(value)
@@ -77,6 +111,8 @@ def _scalar(value: Any) -> Encoded | None:
         return {"type": "str", "value": _text(str.__str__(value))}
     np = _numpy()
     if np is not None and isinstance(value, np.generic):
+        if isinstance(value, (np.datetime64, np.timedelta64)):  # timedelta64 is an np.integer
+            return _time_scalar(value)
         if isinstance(value, np.bool_):
             return {"type": "bool", "value": bool(value.item())}
         if isinstance(value, np.integer):
@@ -88,7 +124,7 @@ def _scalar(value: Any) -> Encoded | None:
     pd = _pandas()
     if pd is not None and value is pd.NA:  # a nullable column's missing value, like None
         return {"type": "none"}
-    return None
+    return _time_scalar(value)
 
 
 def _numpy() -> Any:
@@ -125,6 +161,12 @@ def _array(value: Any, budget: list[int], depth: int) -> Encoded:
     elif arr.dtype.kind in "US":
         data = [_text(str(x)) for x in arr.ravel().tolist()]
         kind = "str"
+    elif arr.dtype.kind == "m":  # durations of any unit: seconds
+        data = [_number(float(x)) for x in (arr / np.timedelta64(1, "s")).ravel().tolist()]
+        kind = "float"
+    elif arr.dtype.kind == "M":  # moments of any unit: to the microsecond, then as moments
+        data = [_encode(x, budget, depth + 1) for x in arr.astype("datetime64[us]").ravel().tolist()]
+        kind = "object"
     else:
         data = [_encode(x, budget, depth + 1) for x in arr.ravel().tolist()]
         kind = "object"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import numpy as np
@@ -244,6 +245,26 @@ def test_nullable_pandas_dtypes_are_the_numbers_they_hold():
     assert same(text.astype("string"), text) and same(text.astype(object).fillna(np.nan), text)
     assert not same(text.astype("string").fillna("?"), text)
     assert not same(nullable.assign(n=[1, 2, 4]), plain)
+
+
+def test_dates_and_durations_are_the_moments_they_hold_whatever_their_unit_or_type():
+    days = pd.Series(pd.to_datetime(["2026-01-05 00:00", "2026-02-01 13:30"]))
+    assert days.dtype != days.astype("datetime64[s]").dtype
+    assert same(days.astype("datetime64[s]"), days) and same(days.astype("datetime64[ns]"), days)
+    assert same(days.to_list(), [datetime.datetime(2026, 1, 5), datetime.datetime(2026, 2, 1, 13, 30)])
+    assert same(days.to_numpy(), days) and same(days.dt.to_pydatetime().tolist(), days)
+    assert encode(days[0]) == {"type": "str", "value": "2026-01-05T00:00:00"}
+    assert same(datetime.date(2026, 1, 5), pd.Timestamp("2026-01-05"))
+    assert same(np.datetime64("2026-01-05T00:00:00.000000", "us"), pd.Timestamp("2026-01-05"))
+    assert not same(days.iloc[::-1].reset_index(drop=True), days)  # the moments themselves count
+    gappy = pd.Series([pd.NaT, days[0]])
+    assert encode(pd.NaT) == {"type": "none"} and encode(gappy)["values"]["data"][0] == {"type": "none"}
+    assert same(gappy.astype("datetime64[s]"), gappy)
+    waits = pd.Series(pd.to_timedelta([1.5, 3600], unit="s"))
+    assert same(waits, [1.5, 3600.0]) and same(waits.astype("timedelta64[ms]"), waits)
+    assert same(datetime.timedelta(days=1), 86400.0) and same(np.timedelta64(2, "m"), 120.0)
+    utc = pd.Timestamp("2026-01-05 10:00", tz="UTC")
+    assert same(utc.tz_convert("Europe/Paris"), utc)  # one instant, written in UTC
 
 
 def test_exact_type_keeps_containers_and_kinds_of_number_apart():
