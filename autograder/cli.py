@@ -330,6 +330,53 @@ def cmd_progress(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Make or re-make a learner's dated plan from their choices and their evidence."""
+    from datetime import date, datetime
+
+    from .course import plan as planning
+    from .views.mastery import mastery_days
+
+    settings, curriculum = _context(args)
+    learner = check_learner_name(args.learner)
+    today = date.today()
+    saved = planning.saved_settings(settings.state_dir, learner)
+    if args.hours_per_week is not None:
+        hours = float(args.hours_per_week)
+    elif saved is not None:
+        hours = saved.hours_per_week
+    else:
+        raise CliError(f"{learner} has no plan yet; give --hours-per-week H (for instance 6, or 20)")
+    try:
+        start = date.fromisoformat(args.start) if args.start else None
+    except ValueError:
+        raise CliError(f"--start {args.start}: expected a date as YYYY-MM-DD, for instance {today}") from None
+    chosen = planning.PlanSettings(
+        hours,
+        start or (saved.start if saved else today),
+        args.track if args.track is not None else (saved.track if saved else None),
+        args.goal if args.goal is not None else (saved.goal if saved else ""),
+    )
+    planning.check_settings(curriculum, chosen, today=today, new=saved is None or start is not None)
+    records = list(iter_records(settings, learner))
+    progress = phase_progress(curriculum, records)
+    tracks = {p.phase: p.track for p in progress if p.track}
+    plan = planning.make_plan(
+        curriculum, learner, chosen, today=today, mastered_on=mastery_days(curriculum, records), tracks=tracks
+    )
+    planning.save_settings(settings.state_dir, learner, chosen)
+    for line in planning.plan_lines(plan):
+        print(line)
+    if (settings.workspaces_dir / learner).is_dir():  # the page beside their notebooks shows the plan
+        print(f"progress page: {refresh_progress_page(settings, curriculum, learner)}")
+    if args.ics:
+        from .course.ics import write_ics
+
+        count = write_ics(plan, Path(args.ics), stamp=datetime.now().replace(microsecond=0))
+        print(f"wrote {count} study sessions to {args.ics}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .run.progress import table
     from .views.dashboards import class_records, class_view, write_class_report
@@ -528,6 +575,17 @@ def _add_view_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--html", metavar="PATH", help="write the learner's progress page (HTML, with charts)")
     p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("plan", help="a learner's dated plan, re-planned from their evidence")
+    p.add_argument("--learner", required=True)
+    p.add_argument(
+        "--hours-per-week", type=float, metavar="H", help="study hours a week (kept for next time)"
+    )
+    p.add_argument("--start", metavar="YYYY-MM-DD", help="the day the plan starts (default: today)")
+    p.add_argument("--track", help="the track for a phase with tracks (phase 4: nlp or cv)")
+    p.add_argument("--goal", help="what the plan is for, in your words (shown with it)")
+    p.add_argument("--ics", metavar="PATH", help="write the study sessions as an iCalendar file")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("report", help="the class dashboard: where learners are blocked, hardest exercises")
     p.add_argument("--html", metavar="PATH", help="write the dashboard as one HTML file, with charts")

@@ -15,3 +15,7 @@ class AutograderError(Exception):
 
 class NotFound(AutograderError, LookupError):
     """A record, a learner's grading or a file that is asked for and does not exist (yet)."""
+
+
+class BadPlan(AutograderError, ValueError):
+    """A study plan asked for with hours, a date or a track it cannot be made from."""

@@ -42,6 +42,8 @@ class NotebookSpec:
     title: str
     points: float | None = None
     core: tuple[str, ...] = ()
+    hours: float | None = None
+    """The author's estimate of the study hours the notebook takes (``autograder plan``)."""
 
     @property
     def name(self) -> str:
@@ -235,7 +237,16 @@ def _notebook(reader: _Reader, data: Any, key: str) -> NotebookSpec:
     points = nb.get("points")
     if points is not None and (isinstance(points, bool) or not isinstance(points, int | float)):
         raise reader.fail(f"{key}.points", f"expected a number, got {points!r}")
-    return NotebookSpec(file, reader.string(nb, "title", key, file), points, tuple(core))
+    hours = nb.get("hours")
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0):
+        raise reader.fail(f"{key}.hours", f"expected a positive number of study hours, got {hours!r}")
+    return NotebookSpec(
+        file,
+        reader.string(nb, "title", key, file),
+        points,
+        tuple(core),
+        None if hours is None else float(hours),
+    )
 
 
 def _competition(reader: _Reader, data: Any, key: str, notebooks: list[NotebookSpec]) -> Competition:

@@ -19,12 +19,14 @@ import html
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import nbformat
 
 from ..course.config import Settings
 from ..course.curriculum import Assignment, Curriculum, NotebookSpec
+from ..course.plan import Plan, PlannedPhase, first_plan, make_plan, saved_settings
 from ..grading.evidence import (
     CellResult,
     EvidenceRecord,
@@ -36,7 +38,7 @@ from ..grading.evidence import (
 from ..grading.reports import grade_cells
 from ..grading.storage import write_bytes_atomic
 from .charts import Chart, bar_chart, count_ticks, heatmap, histogram, line_chart
-from .mastery import Gap, PhaseProgress, assignment_progress, phase_progress
+from .mastery import Gap, PhaseProgress, assignment_progress, mastery_days, phase_progress
 
 esc = html.escape
 
@@ -134,6 +136,16 @@ class LearnerView:
     latest: str | None
     phases: list[PhaseView]
     next_step: NextStep | None
+    plan: PlanView | None = None
+    """The learner's plan, when they made one (``autograder plan``)."""
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """A plan as it stands today, and the first plan it is measured against."""
+
+    now: Plan
+    first: tuple[PlannedPhase, ...]
 
 
 @functools.lru_cache(maxsize=256)
@@ -491,15 +503,72 @@ def render_progress_page(view: LearnerView) -> str:
         why = f"needs {', '.join(phase.requires)} mastered" if p.locked else ""
         rows.append([f'<a href="#{esc(p.phase)}">{esc(p.title)}</a>', _badge(p.state), esc(why)])
     parts.append(_table(["Phase", "State", "Why"], rows))
+    if view.plan is not None:
+        parts.append(_plan_html(view.plan))
     parts += [_phase_html(phase) for phase in view.phases]
     return _page(f"Progress of {view.learner}", "\n".join(parts))
 
 
 def write_progress_page(settings: Settings, curriculum: Curriculum, learner: str, path: Path) -> Path:
     """Write ``learner``'s progress page to ``path`` (atomically) and return ``path``."""
-    view = learner_view(curriculum, learner, list(iter_records(settings, learner)))
+    records = list(iter_records(settings, learner))
+    view = learner_view(curriculum, learner, records)
+    view.plan = plan_view(settings, curriculum, learner, records, today=date.today())
     write_bytes_atomic(path, render_progress_page(view).encode())
     return path
+
+
+def plan_view(
+    settings: Settings, curriculum: Curriculum, learner: str, records: list[EvidenceRecord], *, today: date
+) -> PlanView | None:
+    """The learner's saved plan re-made from their evidence on ``today`` (None without one)."""
+    chosen = saved_settings(settings.state_dir, learner)
+    if chosen is None:
+        return None
+    tracks = {p.phase: p.track for p in phase_progress(curriculum, records) if p.track}
+    now = make_plan(
+        curriculum, learner, chosen, today=today, mastered_on=mastery_days(curriculum, records), tracks=tracks
+    )
+    return PlanView(now, tuple(first_plan(curriculum, chosen)))
+
+
+def _weeks_between(start: date, end: date) -> float:
+    return max(0.0, (end - start).days / 7)
+
+
+def _plan_html(plan: PlanView) -> str:
+    """The plan in a sentence, and per phase the weeks the first plan gave against now's."""
+    now, s = plan.now, plan.now.settings
+    current = now.current
+    parts = [
+        f"<h2>Your plan</h2><p>{s.hours_per_week:g} hours a week from {esc(s.start.isoformat())}"
+        + (f", for {esc(s.goal)}" if s.goal else "")
+        + f". Target end: <b>{esc(now.finish.isoformat())}</b> (the rest planned at {now.pace:g} h a week, "
+        f"{esc(now.pace_source)}).</p>"
+    ]
+    if current is not None:
+        late = (
+            f", {current.behind_weeks:g} weeks behind the first plan" if current.behind_weeks else ", on time"
+        )
+        parts.append(
+            f"<p>Now: <b>{esc(current.title)}</b>, planned to {esc(current.end.isoformat())}{late}. "
+            "Re-plan with <code>autograder plan --learner "
+            f"{esc(now.learner)}</code>; add <code>--ics PATH</code> for your calendar.</p>"
+        )
+    titles = [p.title for p in now.phases]
+    first = [_weeks_between(p.start, p.end) for p in plan.first]
+    actual = [_weeks_between(p.start, p.end) for p in now.phases]
+    peak = max([*first, *actual, 1.0])
+    chart = bar_chart(
+        titles,
+        {"first plan (weeks)": first, "now: done or planned (weeks)": actual},
+        title="Weeks per phase: the first plan against now",
+        max_value=peak,
+        ticks=count_ticks(peak),
+        fmt=lambda v: f"{v:.0f}",
+    )
+    parts.append(f'<div class="charts">{chart.img()}</div>')
+    return "\n".join(parts)
 
 
 # ---------------------------------------------------------------- the class

@@ -11,6 +11,7 @@ exercises score full marks on every parameter set, and the record covers at leas
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal
 
 from ..course.curriculum import Assignment, Curriculum, MasteryRule, Phase
@@ -194,6 +195,20 @@ def _one_phase(phase: Phase, records: list[EvidenceRecord]) -> tuple[list[Assign
         if sum(a.records for a in items) > sum(a.records for a in best[0]):
             best = (items, track.id)
     return best
+
+
+def mastery_days(curriculum: Curriculum, records: list[EvidenceRecord]) -> dict[str, date]:
+    """The day each mastered phase was first mastered: the grading that tipped it over.
+
+    Replays the records in grading order (a handful per learner and assignment), so a phase
+    mastered, then lost to a weaker resubmission, keeps the day it was first reached."""
+    ordered = sorted(records, key=lambda r: r.graded_at)
+    days: dict[str, date] = {}
+    for count in range(1, len(ordered) + 1):
+        for phase in phase_progress(curriculum, ordered[:count]):
+            if phase.mastered and phase.phase not in days:
+                days[phase.phase] = datetime.fromisoformat(ordered[count - 1].graded_at).date()
+    return days
 
 
 def guide_completed(phases: list[PhaseProgress]) -> bool:

@@ -9,6 +9,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -260,6 +261,14 @@ def test_a_learner_who_masters_the_last_phase_has_completed_the_guide(tmp_path):
     assert status == 0 and "dee: has mastered every phase and completed the guide" in out
     status, out = run(root, "progress", "--learner", "dee", "--json")
     assert status == 0 and '"completed": true' in out
+    # the plan re-made from this evidence: both phases mastered today, nothing left
+    status, out = run(root, "plan", "--learner", "dee", "--hours-per-week", "6")
+    today = date.today().isoformat()
+    assert status == 0 and f"tiny: mastered {today}" in out and f"later: mastered {today}" in out
+    page = (workspaces / "dee" / "progress.html").read_text()  # the plan is on the page now
+    assert "<h2>Your plan</h2><p>6 hours a week from" in page and "Target end: <b>" in page
+    titles = [svg.findtext("{http://www.w3.org/2000/svg}title") for svg in charts_of(page)]
+    assert "Weeks per phase: the first plan against now" in titles
     # one phase short of the end is not completion
     phases = [v.progress for v in view.phases]
     assert guide_completed(phases)
