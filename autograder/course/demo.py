@@ -19,6 +19,7 @@ import random
 import re
 import shutil
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 import nbformat
@@ -32,10 +33,13 @@ from ..views.feedback import write_feedback
 from ..views.mastery import PhaseProgress, phase_progress
 from .config import Settings
 from .curriculum import Curriculum
+from .plan import PlanSettings, save_settings
 from .workspace import WorkspaceError, refresh_progress_page, start, submit, workspace_dir
 
 DEMO_ASSIGNMENT = "phase1-foundations"
 LEARNERS = ("alice", "bob", "carol")
+PLANS = {"alice": 20.0, "bob": 6.0}
+"""The learners who made a plan, with their hours a week; their pages and the report show it."""
 
 
 def _solution_code(source: str) -> str:
@@ -114,6 +118,8 @@ def run_demo(
     rng = random.Random(rng_seed)
     log(f"demo course in {settings.state_dir} (gradebook {settings.db_url})")
     ensure_assignment(settings, DEMO_ASSIGNMENT)
+    for learner, hours in PLANS.items():  # what `autograder plan --hours-per-week H` saves
+        save_settings(settings.state_dir, learner, PlanSettings(hours, date.today(), None, "a first ML role"))
     for learner in LEARNERS:
         _work_and_submit(settings, curriculum, DEMO_ASSIGNMENT, learner)
         log(f"{learner} worked in {workspace_dir(settings, learner, DEMO_ASSIGNMENT)} and submitted")

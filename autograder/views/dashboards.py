@@ -619,6 +619,8 @@ class ClassView:
     dates: list[str]
     mastered_by_date: dict[str, list[int]]
     """Phase title -> learners who had mastered it by the end of each date."""
+    plans: dict[str, PlanView] = field(default_factory=dict)
+    """Learner -> their plan as it stands, for the learners who made one."""
 
     def hardest(self, limit: int = 10) -> list[ExerciseStats]:
         graded = [x for x in self.exercises if x.values]
@@ -859,8 +861,42 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
         *_mastery_section(view),
         *_hardest_section(view),
         *_distribution_section(view),
+        *_plans_section(view),
     ]
     return _page(f"Class report{scope}", "\n".join(parts))
+
+
+def _plans_section(view: ClassView) -> list[str]:
+    """Who is behind the plan they made, most behind first (learners without a plan left out)."""
+    if not view.plans:
+        return []
+    rows = []
+    ordered = sorted(view.plans.items(), key=lambda item: (-_behind(item[1]), item[0]))
+    for learner, plan in ordered:
+        current = plan.now.current
+        rows.append(
+            [
+                esc(learner),
+                f"{plan.now.settings.hours_per_week:g}",
+                esc(current.title) if current else "every phase mastered",
+                esc(current.end.isoformat()) if current else "-",
+                f"{_behind(plan):g}" if current else "-",
+                esc(plan.now.finish.isoformat()),
+            ]
+        )
+    header = ["Learner", "Hours a week", "Phase now", "Planned to", "Weeks behind", "Target end"]
+    return [
+        "<h2>Plans</h2>",
+        f"<p>{len(view.plans)} of {len(view.learners)} learner(s) made a plan "
+        "(<code>autograder plan</code>); behind means today is past the end their first plan "
+        "gave the phase they are in.</p>",
+        _table(header, rows),
+    ]
+
+
+def _behind(plan: PlanView) -> float:
+    current = plan.now.current
+    return current.behind_weeks if current else 0.0
 
 
 def class_records(settings: Settings) -> dict[str, list[EvidenceRecord]]:
@@ -875,6 +911,12 @@ def write_class_report(
     settings: Settings, curriculum: Curriculum, path: Path, assignment: str | None = None
 ) -> ClassView:
     """Write the class report of every known learner to ``path``; return its numbers."""
-    view = class_view(curriculum, class_records(settings), assignment)
+    records = class_records(settings)
+    view = class_view(curriculum, records, assignment)
+    today = date.today()
+    for learner, mine in records.items():
+        plan = plan_view(settings, curriculum, learner, mine, today=today)
+        if plan is not None:
+            view.plans[learner] = plan
     write_bytes_atomic(path, render_class_report(view, assignment).encode())
     return view

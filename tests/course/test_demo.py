@@ -43,6 +43,11 @@ def test_demo_course(tmp_path):
     assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8 + 5 + 5
     page = (settings.workspaces_dir / "alice" / "progress.html").read_text()
     assert "You have completed the guide.</b>" in page and "Natural language processing track" in page
+    assert "<h2>Your plan</h2><p>20 hours a week from" in page
+    assert (
+        "<h2>Your plan</h2><p>6 hours a week"
+        in (settings.workspaces_dir / "bob" / "progress.html").read_text()
+    )
     metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
     (entry,) = board
     assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75

@@ -9,7 +9,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from nbgrader.api import Gradebook
 from autograder.cli import main
 from autograder.course.config import load_settings
 from autograder.course.curriculum import load_curriculum
+from autograder.course.plan import PlanSettings, save_settings
 from autograder.grading.evidence import iter_records
 from autograder.views.charts import bar_chart, heatmap, histogram, line_chart
 from autograder.views.dashboards import class_records, class_view, learner_view, render_progress_page
@@ -269,6 +270,16 @@ def test_a_learner_who_masters_the_last_phase_has_completed_the_guide(tmp_path):
     assert "<h2>Your plan</h2><p>6 hours a week from" in page and "Target end: <b>" in page
     titles = [svg.findtext("{http://www.w3.org/2000/svg}title") for svg in charts_of(page)]
     assert "Weeks per phase: the first plan against now" in titles
+    # a learner who planned 200 days ago and has not started is behind; the class report says so
+    assert run(root, "start", TINY, "--learner", "eve")[0] == 0
+    save_settings(settings.state_dir, "eve", PlanSettings(6, date.today() - timedelta(days=200)))
+    status, out = run(root, "report", "--html", str(tmp_path / "report.html"))
+    report = (tmp_path / "report.html").read_text()
+    assert status == 0 and "<h2>Plans</h2>\n<p>2 of 2 learner(s) made a plan" in report
+    eve, dee_row = report.index("<td>eve</td>"), report.index("<td>dee</td>")
+    assert eve < dee_row and "every phase mastered" in report[dee_row:]  # most behind first
+    behind = re.search(r"<td>eve</td><td>6</td><td>Tiny phase</td><td>[0-9-]+</td><td>([0-9.]+)</td>", report)
+    assert behind and 27 < float(behind.group(1)) < 29
     # one phase short of the end is not completion
     phases = [v.progress for v in view.phases]
     assert guide_completed(phases)
