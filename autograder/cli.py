@@ -377,6 +377,69 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review_moment(args: argparse.Namespace) -> Any:
+    """Now, or noon of ``--as-of`` (to see what a day's review would hold)."""
+    from datetime import UTC, date, datetime, time
+
+    if not args.as_of:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        return datetime.combine(date.fromisoformat(args.as_of), time(12), tzinfo=UTC)
+    except ValueError:
+        raise CliError(f"--as-of {args.as_of}: expected a date as YYYY-MM-DD") from None
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """Build today's review of the learner's due cards, or grade the one they worked."""
+    import random
+
+    from .course.schedule import end_of_day
+    from .grading import review
+
+    settings, curriculum = _context(args)
+    learner = check_learner_name(args.learner)
+    now = _review_moment(args)
+    if args.grade:
+        outcomes = review.grade_review(
+            settings,
+            curriculum,
+            learner,
+            now=now,
+            rng=random.Random(),
+            unsafe_no_sandbox=args.unsafe_no_sandbox,
+        )
+        for outcome in outcomes:
+            card = outcome.card
+            verdict = "recalled" if outcome.review.passed else "not yet"
+            print(f"{card.card.key}: {verdict}; next review {card.due.date().isoformat()}")
+            for problem in outcome.review.problems:
+                print(f"    {problem}")
+        recalled = sum(o.review.passed for o in outcomes)
+        print(f"{learner}: {recalled} of {len(outcomes)} card(s) recalled")
+    else:
+        built = review.build_review(settings, curriculum, learner, now=now, rng=random.Random())
+        deck = review.refresh_deck(settings, curriculum, learner)
+        passed, reviewed = deck.retention()
+        shown = f"{passed} of {reviewed} reviews recalled" if reviewed else "no reviews yet"
+        print(f"{learner}: {len(deck.cards)} card(s) in the review queue; {shown}")
+        if built is None:
+            upcoming = deck.next_due(end_of_day(now.date()))
+            when = f"; the next comes due {upcoming.date().isoformat()}" if upcoming else ""
+            print(f"nothing is due on {now.date().isoformat()}{when}")
+        else:
+            print(f"{len(built.due)} card(s) due, under seed {built.session.seed}:")
+            for c in built.due:
+                print(f"    {c.card.key} ({c.card.kind}, due {c.due.date().isoformat()})")
+            if built.waiting:
+                print(f"    and {built.waiting} more due, for the next review")
+            for path in built.paths:
+                print(f"review notebook: {path}")
+            print(f"when done: autograder review --learner {learner} --grade")
+    if progress_page_path(settings, learner).parent.is_dir():
+        refresh_progress_page(settings, curriculum, learner)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .run.progress import table
     from .views.dashboards import class_records, class_view, write_class_report
@@ -586,6 +649,17 @@ def _add_view_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
     p.add_argument("--goal", help="what the plan is for, in your words (shown with it)")
     p.add_argument("--ics", metavar="PATH", help="write the study sessions as an iCalendar file")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("review", help="a learner's spaced review: build the cards due today, or grade them")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--grade", action="store_true", help="grade the review the learner worked on")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="the day to review for (default: today)")
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run learner code unconfined (trusted notebooks only)",
+    )
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("report", help="the class dashboard: where learners are blocked, hardest exercises")
     p.add_argument("--html", metavar="PATH", help="write the dashboard as one HTML file, with charts")

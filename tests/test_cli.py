@@ -228,3 +228,44 @@ def test_a_track_where_the_phase_has_none_gets_one_line(course, capsys):
     err = capsys.readouterr().err
     assert "tiny has no tracks; start it without --track" in err and len(err.strip().splitlines()) == 1
     assert not (course / ".autograder" / "workspaces" / "cara" / TINY).exists()
+
+
+def test_a_learner_reviews_what_they_relearned(course, capsys):
+    from datetime import date, timedelta
+
+    assert run(course, "start", TINY, "--learner", "dora") == 0
+    notebook = course / ".autograder" / "workspaces" / "dora" / TINY / "01-tiny.ipynb"
+    fill(notebook, {**CORRECT, "mean-solution": "def column_mean(x):\n    return 0.0"})
+    assert run(course, "submit", TINY, "--learner", "dora") == 0
+    fill(notebook, CORRECT)
+    assert run(course, "submit", TINY, "--learner", "dora") == 0
+    capsys.readouterr()
+    assert run(course, "review", "--learner", "dora") == 0
+    out = capsys.readouterr().out
+    assert "dora: 1 card(s) in the review queue; no reviews yet" in out and "nothing is due on" in out
+    later = (date.today() + timedelta(days=3)).isoformat()
+    assert run(course, "review", "--learner", "dora", "--as-of", later) == 0
+    out = capsys.readouterr().out
+    assert "1 card(s) due, under seed" in out and f"{TINY}/01-tiny/mean-tests (relearned" in out
+    review = course / ".autograder" / "workspaces" / "dora" / "review" / TINY / "01-tiny.ipynb"
+    assert f"review notebook: {review}" in out
+    fill(review, {"mean-solution": "def column_mean(x):\n    return float(np.asarray(x).mean())"})
+    assert run(course, "review", "--learner", "dora", "--grade", "--as-of", later) == 0
+    out = capsys.readouterr().out
+    assert f"{TINY}/01-tiny/mean-tests: recalled; next review" in out and "1 of 1 card(s) recalled" in out
+    page = (course / ".autograder" / "workspaces" / "dora" / "progress.html").read_text()
+    assert "Your review queue" in page and "retention so far <b>100%</b>" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("review", "--learner", "dora", "--as-of", "2026-13-01"), "--as-of 2026-13-01: expected a date"),
+        (("review", "--learner", "nobody", "--grade"), "nobody has no review to grade; build one with"),
+        (("review", "--learner", "../x"), "invalid learner name '../x'"),
+    ],
+)
+def test_review_bad_input_gets_one_clear_line(course, capsys, args, message):
+    assert run(course, *args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines

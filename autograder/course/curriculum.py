@@ -44,6 +44,8 @@ class NotebookSpec:
     core: tuple[str, ...] = ()
     hours: float | None = None
     """The author's estimate of the study hours the notebook takes (``autograder plan``)."""
+    concept_cards: bool = False
+    """Every exercise passed here becomes a review card, failed before or not (drills)."""
 
     @property
     def name(self) -> str:
@@ -240,12 +242,16 @@ def _notebook(reader: _Reader, data: Any, key: str) -> NotebookSpec:
     hours = nb.get("hours")
     if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0):
         raise reader.fail(f"{key}.hours", f"expected a positive number of study hours, got {hours!r}")
+    concept_cards = nb.get("concept_cards", False)
+    if not isinstance(concept_cards, bool):
+        raise reader.fail(f"{key}.concept_cards", f"expected true or false, got {concept_cards!r}")
     return NotebookSpec(
         file,
         reader.string(nb, "title", key, file),
         points,
         tuple(core),
         None if hours is None else float(hours),
+        concept_cards,
     )
 
 

@@ -11,6 +11,9 @@ fill it in:
 - ``carol`` hard-codes her answers to the default seed's data: she pins ``seed = 0`` in
   her first answer cell, so every answer she reports is the default seed's whatever data
   the grader hands her. That passes the default seed and fails every other one.
+
+At the end alice does her first spaced review, three days on: the ML drills she passed
+in phase 5 are her review cards, worked again under a fresh seed and graded.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import random
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -128,6 +131,7 @@ def run_demo(
         admitted = _admitted(settings, curriculum, assignment_id, log)
         if admitted:
             _grade_with_progress(settings, curriculum, assignment_id, admitted, rng, log, quiet)
+    _first_review(settings, curriculum, "alice", rng, log)
     progress = {}
     for learner in LEARNERS:
         graded = {r.assignment for r in iter_records(settings, learner)}
@@ -137,6 +141,35 @@ def run_demo(
         refresh_progress_page(settings, curriculum, learner)  # as the CLI does after each grading
         progress[learner] = phase_progress(curriculum, list(iter_records(settings, learner)))
     return progress
+
+
+REVIEW_AFTER = timedelta(days=3)
+"""When the demo's learner does her first review: her first cards come due two days after a pass."""
+
+
+def _first_review(
+    settings: Settings, curriculum: Curriculum, learner: str, rng: random.Random, log: Callable[[str], None]
+) -> None:
+    """The learner builds the review due three days on, works it with correct answers, and hands it in."""
+    from ..grading.review import build_review, grade_review
+
+    when = datetime.now(UTC).replace(microsecond=0) + REVIEW_AFTER
+    built = build_review(settings, curriculum, learner, now=when, rng=rng)
+    if built is None:
+        log(f"{learner} has no review cards due on {when.date().isoformat()}")
+        return
+    for path in built.paths:
+        assignment, notebook = path.parent.name, path.stem
+        source_path = curriculum.source_dir(assignment) / f"{notebook}.ipynb"
+        source = nbformat.read(str(source_path), as_version=4)  # type: ignore[no-untyped-call]
+        review = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.write(fill_in(review, source, learner), str(path))  # type: ignore[no-untyped-call]
+    outcomes = grade_review(settings, curriculum, learner, now=when, rng=rng)
+    recalled = sum(o.review.passed for o in outcomes)
+    log(
+        f"{learner} reviewed {len(outcomes)} card(s) on {when.date().isoformat()} "
+        f"(seed {built.session.seed} and a hidden one): {recalled} recalled"
+    )
 
 
 def later_assignments(curriculum: Curriculum) -> list[str]:

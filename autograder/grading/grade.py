@@ -383,11 +383,15 @@ def _notebook_parameter_sets(
     settings: Settings, assignment_id: str, notebook: str, drawn: list[int]
 ) -> list[dict[str, Any]]:
     """The parameter sets one notebook runs under: its source's defaults first, then the drawn seeds."""
+    return parameter_sets(notebook_defaults(settings, assignment_id, notebook), drawn)
+
+
+def notebook_defaults(settings: Settings, assignment_id: str, notebook: str) -> dict[str, Any]:
+    """A notebook's default parameters: its solution's, with the grader's own added."""
     source = source_notebook(settings, assignment_id, notebook)
-    defaults = with_grader_parameters(
+    return with_grader_parameters(
         settings, assignment_id, _source_defaults(source, source.stat().st_mtime_ns)
     )
-    return parameter_sets(defaults, drawn)
 
 
 def _grade_submitted_notebook(

@@ -19,7 +19,7 @@ import html
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nbformat
@@ -39,6 +39,7 @@ from ..grading.reports import grade_cells
 from ..grading.storage import write_bytes_atomic
 from .charts import Chart, bar_chart, count_ticks, heatmap, histogram, line_chart
 from .mastery import Gap, PhaseProgress, assignment_progress, mastery_days, phase_progress
+from .review_queue import ReviewView, queue_rows, review_html, review_view
 
 esc = html.escape
 
@@ -138,6 +139,8 @@ class LearnerView:
     next_step: NextStep | None
     plan: PlanView | None = None
     """The learner's plan, when they made one (``autograder plan``)."""
+    review: ReviewView | None = None
+    """The learner's review queue (``autograder review``); None leaves the section out."""
 
 
 @dataclass(frozen=True)
@@ -505,6 +508,8 @@ def render_progress_page(view: LearnerView) -> str:
     parts.append(_table(["Phase", "State", "Why"], rows))
     if view.plan is not None:
         parts.append(_plan_html(view.plan))
+    if view.review is not None:
+        parts.append(review_html(view.learner, view.review))
     parts += [_phase_html(phase) for phase in view.phases]
     return _page(f"Progress of {view.learner}", "\n".join(parts))
 
@@ -514,6 +519,7 @@ def write_progress_page(settings: Settings, curriculum: Curriculum, learner: str
     records = list(iter_records(settings, learner))
     view = learner_view(curriculum, learner, records)
     view.plan = plan_view(settings, curriculum, learner, records, today=date.today())
+    view.review = review_view(settings, curriculum, learner, records, now=datetime.now(UTC))
     write_bytes_atomic(path, render_progress_page(view).encode())
     return path
 
@@ -621,6 +627,8 @@ class ClassView:
     """Phase title -> learners who had mastered it by the end of each date."""
     plans: dict[str, PlanView] = field(default_factory=dict)
     """Learner -> their plan as it stands, for the learners who made one."""
+    queues: dict[str, ReviewView] = field(default_factory=dict)
+    """Learner -> their review queue today."""
 
     def hardest(self, limit: int = 10) -> list[ExerciseStats]:
         graded = [x for x in self.exercises if x.values]
@@ -862,6 +870,7 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
         *_hardest_section(view),
         *_distribution_section(view),
         *_plans_section(view),
+        *_queues_section(view),
     ]
     return _page(f"Class report{scope}", "\n".join(parts))
 
@@ -894,6 +903,19 @@ def _plans_section(view: ClassView) -> list[str]:
     ]
 
 
+def _queues_section(view: ClassView) -> list[str]:
+    """Each learner's review queue: its size, what is due today, the retention their reviews show."""
+    rows = queue_rows(view.queues)
+    if not rows:
+        return []
+    return [
+        "<h2>Review queues</h2>",
+        f"<p>{len(rows)} of {len(view.learners)} learner(s) have review cards (exercises they got right "
+        "after getting them wrong, and phase 5's drills); most due first.</p>",
+        _table(["Learner", "Cards", "Due today", "Retention"], rows),
+    ]
+
+
 def _behind(plan: PlanView) -> float:
     current = plan.now.current
     return current.behind_weeks if current else 0.0
@@ -913,10 +935,12 @@ def write_class_report(
     """Write the class report of every known learner to ``path``; return its numbers."""
     records = class_records(settings)
     view = class_view(curriculum, records, assignment)
-    today = date.today()
+    now = datetime.now(UTC)
+    today = now.date()
     for learner, mine in records.items():
         plan = plan_view(settings, curriculum, learner, mine, today=today)
         if plan is not None:
             view.plans[learner] = plan
+        view.queues[learner] = review_view(settings, curriculum, learner, mine, now=now)
     write_bytes_atomic(path, render_class_report(view, assignment).encode())
     return view

@@ -14,6 +14,7 @@ import pytest
 from autograder.course.config import load_settings
 from autograder.course.curriculum import load_curriculum
 from autograder.course.demo import run_demo
+from autograder.course.schedule import load_deck
 from autograder.views.leaderboard import leaderboard
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,13 @@ def test_demo_course(tmp_path):
     page = (settings.workspaces_dir / "alice" / "progress.html").read_text()
     assert "You have completed the guide.</b>" in page and "Natural language processing track" in page
     assert "<h2>Your plan</h2><p>20 hours a week from" in page
+    # her first review, three days on: 8 of the 10 drills she passed, each recalled under fresh seeds
+    deck = load_deck(settings.state_dir, "alice")
+    assert len(deck.cards) == 10 and {c.card.kind for c in deck.cards.values()} == {"concept"}
+    assert deck.retention() == (8, 8) and deck.session is None
+    review = settings.workspaces_dir / "alice" / "review" / "phase5-first-role"
+    assert (review / "02-ml-drills.ipynb").is_file()
+    assert "<h2>Your review queue</h2><p>10 card(s)" in page and "retention so far <b>100%</b>" in page
     assert (
         "<h2>Your plan</h2><p>6 hours a week"
         in (settings.workspaces_dir / "bob" / "progress.html").read_text()

@@ -319,3 +319,56 @@ def test_the_progress_page_in_the_workspace_shows_the_unlocked_phase(graded, bro
         heading.scroll_into_view_if_needed()
         shot("unlocked-phase")
         page.close()
+
+
+def test_a_learner_opens_her_review_notebook_and_her_review_queue(graded, browser, tmp_path):
+    """A card due today (grace relearned standardize three days ago): the review built, opened, and shown."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from autograder.course.cards import ReviewCard
+    from autograder.course.schedule import add_cards, load_deck, save_deck
+    from autograder.course.workspace import refresh_progress_page
+    from autograder.grading.review import build_review
+
+    settings, curriculum = graded
+    now = datetime.now(UTC).replace(microsecond=0)
+    deck = load_deck(settings.state_dir, "grace")
+    card = ReviewCard(
+        ASSIGNMENT, "01-python-numpy", "standardize-tests", "relearned", now - timedelta(days=3)
+    )
+    add_cards(deck, [card])  # as if her evidence showed standardize failed, then passed, three days ago
+    save_deck(settings.state_dir, deck)
+    built = build_review(settings, curriculum, "grace", now=now, rng=random.Random(4))
+    assert built is not None and [c.card.exercise for c in built.due] == ["standardize-tests"]
+    refresh_progress_page(settings, curriculum, "grace")
+    port = free_port()
+    lab = lab_command(settings, "grace", port=port)
+    with jupyter_server(
+        lab.argv, cwd=lab.cwd, env=lab.env, port=port, token=lab.token, log=tmp_path / "lab.log"
+    ) as base:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        shot = Shots(page, "review")
+        page.goto(f"{base}/lab/tree/review/{ASSIGNMENT}/{NOTEBOOK}?token={lab.token}")
+        header = page.locator(".jp-MarkdownCell", has_text="Review of").first
+        header.wait_for(timeout=120_000)
+        assert "standardize-tests" in (header.text_content() or "")
+        shot("review-notebook")
+        header.click()  # command mode: J walks down the notebook, which renders the cells it reaches
+        cleared = page.locator(".jp-Notebook .jp-CodeCell", has_text="def standardize(")
+        for _ in range(60):
+            if cleared.count():
+                break
+            page.keyboard.press("j")
+        cleared.first.scroll_into_view_if_needed()
+        assert "NotImplementedError" in (cleared.first.text_content() or "")
+        shot("cleared-exercise")
+        page.goto(f"{base}/lab/tree/progress.html?token={lab.token}")
+        frame = page.frame_locator(".jp-HTMLViewer iframe, iframe").first
+        queue = frame.locator("h2", has_text="Your review queue")
+        queue.wait_for(timeout=60_000)
+        queue.scroll_into_view_if_needed()
+        text = frame.locator("body").text_content() or ""
+        assert "1 due today" in text and "waits in" in text and "standardize-tests" in text
+        shot("progress-review-queue")
+        page.close()
