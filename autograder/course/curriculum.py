@@ -44,6 +44,9 @@ class NotebookSpec:
     core: tuple[str, ...] = ()
     hours: float | None = None
     """The author's estimate of the study hours the notebook takes (``autograder plan``)."""
+    portfolio: tuple[str, ...] = ()
+    """Written answers (grade_ids) a learner's portfolio shows, such as a model card; a
+    notebook that has any is one of the projects on it (``autograder portfolio``)."""
 
     @property
     def name(self) -> str:
@@ -240,12 +243,16 @@ def _notebook(reader: _Reader, data: Any, key: str) -> NotebookSpec:
     hours = nb.get("hours")
     if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0):
         raise reader.fail(f"{key}.hours", f"expected a positive number of study hours, got {hours!r}")
+    portfolio = reader.sequence(nb.get("portfolio"), f"{key}.portfolio")
+    if not all(isinstance(p, str) for p in portfolio):
+        raise reader.fail(f"{key}.portfolio", "expected a list of written answers' grade_id strings")
     return NotebookSpec(
         file,
         reader.string(nb, "title", key, file),
         points,
         tuple(core),
         None if hours is None else float(hours),
+        tuple(portfolio),
     )
 
 
