@@ -292,7 +292,9 @@ def portfolio_view(
             f"{learner} has no graded submission yet, so there is nothing to show; submit an "
             f"assignment first: autograder submit ASSIGNMENT --learner {learner}"
         )
-    chosen = list(notebooks) if notebooks is not None else saved_choice(settings.state_dir, learner)
+    chosen = list(
+        dict.fromkeys(notebooks if notebooks is not None else saved_choice(settings.state_dir, learner))
+    )
     resolved = [resolve_choice(curriculum, records, learner, c) for c in chosen]
     progress = phase_progress(curriculum, records)
     days = mastery_days(curriculum, records)
@@ -311,6 +313,18 @@ def portfolio_view(
         [],
         [],
     )
+    _add_assignments(settings, curriculum, records, view)
+    for record, spec in resolved:
+        view.notebooks.append(_rendered(settings, record, spec))
+    return view
+
+
+def _add_assignments(
+    settings: Settings, curriculum: Curriculum, records: list[EvidenceRecord], view: PortfolioView
+) -> None:
+    """Each assignment with a graded submission (scores per seed), and its notebooks that are
+    projects (with their written answers), in curriculum order."""
+    learner = view.learner
     manual_cache: dict[str, dict[tuple[str, str], PersonScore]] = {}
     for phase in curriculum.phases:
         for assignment in phase.all_assignments():
@@ -326,9 +340,6 @@ def portfolio_view(
                     view.projects.append(
                         _project(settings, phase.title, latest, spec, manual_cache[assignment.id])
                     )
-    for record, spec in resolved:
-        view.notebooks.append(_rendered(settings, record, spec))
-    return view
 
 
 def _assignment_line(
@@ -897,5 +908,5 @@ def write_portfolio(
             "choose a path in a folder you can write to"
         ) from None
     if notebooks is not None:
-        save_choice(settings.state_dir, learner, list(notebooks))
+        save_choice(settings.state_dir, learner, list(dict.fromkeys(notebooks)))
     return path
