@@ -440,6 +440,19 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_portfolio(args: argparse.Namespace) -> int:
+    """Write a learner's portfolio page; ``--notebook`` choices are kept for the next time."""
+    from .views.portfolio import choice_file, write_portfolio
+
+    settings, curriculum = _context(args)
+    learner = check_learner_name(args.learner)
+    path = write_portfolio(settings, curriculum, learner, Path(args.html), args.notebooks)
+    print(f"wrote {path}")
+    if args.notebooks is not None:
+        print(f"notebooks kept for the next time in {choice_file(settings.state_dir, learner)}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .run.progress import table
     from .views.dashboards import class_records, class_view, write_class_report
@@ -632,7 +645,7 @@ def _add_grading_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _add_view_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
-    """The read-only views of the evidence: progress, report, export and leaderboard."""
+    """The read-only views of the evidence: progress, plan, portfolio, report, export and leaderboard."""
     p = sub.add_parser("progress", help="what is unlocked, and what stands in the way")
     p.add_argument("--learner")
     p.add_argument("--json", action="store_true")
@@ -660,6 +673,17 @@ def _add_view_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:
         help="run learner code unconfined (trusted notebooks only)",
     )
     p.set_defaults(func=cmd_review)
+    p = sub.add_parser("portfolio", help="a learner's portfolio page, built from their evidence")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--html", metavar="PATH", required=True, help="write the page here (one HTML file)")
+    p.add_argument(
+        "--notebook",
+        dest="notebooks",
+        action="append",
+        metavar="ASSIGNMENT/NOTEBOOK",
+        help="an executed notebook to show, repeated (kept for the next time; default: the last choice)",
+    )
+    p.set_defaults(func=cmd_portfolio)
 
     p = sub.add_parser("report", help="the class dashboard: where learners are blocked, hardest exercises")
     p.add_argument("--html", metavar="PATH", help="write the dashboard as one HTML file, with charts")

@@ -46,6 +46,9 @@ class NotebookSpec:
     """The author's estimate of the study hours the notebook takes (``autograder plan``)."""
     concept_cards: bool = False
     """Every exercise passed here becomes a review card, failed before or not (drills)."""
+    portfolio: tuple[str, ...] = ()
+    """Written answers (grade_ids) a learner's portfolio shows, such as a model card; a
+    notebook that has any is one of the projects on it (``autograder portfolio``)."""
 
     @property
     def name(self) -> str:
@@ -245,6 +248,9 @@ def _notebook(reader: _Reader, data: Any, key: str) -> NotebookSpec:
     concept_cards = nb.get("concept_cards", False)
     if not isinstance(concept_cards, bool):
         raise reader.fail(f"{key}.concept_cards", f"expected true or false, got {concept_cards!r}")
+    portfolio = reader.sequence(nb.get("portfolio"), f"{key}.portfolio")
+    if not all(isinstance(p, str) for p in portfolio):
+        raise reader.fail(f"{key}.portfolio", "expected a list of written answers' grade_id strings")
     return NotebookSpec(
         file,
         reader.string(nb, "title", key, file),
@@ -252,6 +258,7 @@ def _notebook(reader: _Reader, data: Any, key: str) -> NotebookSpec:
         tuple(core),
         None if hours is None else float(hours),
         concept_cards,
+        tuple(portfolio),
     )
 
 

@@ -279,6 +279,16 @@ def _check_manifest_entry(where: str, spec: NotebookSpec, source: NotebookNode, 
     for core in spec.core:
         if core not in graded:
             report.fail(where, f"core exercise {core!r} in the manifest is not a graded cell here")
+    written = {
+        c.metadata.nbgrader["grade_id"]
+        for c in source.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.metadata.nbgrader.get("solution")
+    }
+    for answer in spec.portfolio:
+        if answer not in written:
+            report.fail(
+                where, f"portfolio answer {answer!r} in the manifest is not a written answer cell here"
+            )
 
 
 @dataclass(frozen=True)

@@ -497,3 +497,37 @@ def copy_release_files(settings: Settings, assignment_id: str, target: Path) -> 
     for item in release.rglob("*"):
         if item.is_file() and ".ipynb_checkpoints" not in item.parts:
             copy_new_file(item, target, item.relative_to(release))
+
+
+@dataclass(frozen=True)
+class PersonScore:
+    """What an instructor gave a written answer in formgrader (``manual_score``), if anything."""
+
+    score: float | None
+    points: float
+    needs_review: bool
+    """nbgrader asks a person to look (again): not graded yet, or graded before a re-grade."""
+
+
+def person_scores(settings: Settings, assignment_id: str, learner: str) -> dict[tuple[str, str], PersonScore]:
+    """(notebook, grade_id) -> the score a person gave, for ``learner``'s submission of an assignment.
+
+    Read-only: a course whose SQLite gradebook does not exist yet has no scores, and this
+    does not create one. A learner or assignment the gradebook does not know has none either.
+    """
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        return {}
+    scores: dict[tuple[str, str], PersonScore] = {}
+    with open_gradebook(settings) as gb:
+        try:
+            submission = gb.find_submission(assignment_id, learner)
+        except MissingEntry:
+            return {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                manual = None if grade.manual_score is None else float(grade.manual_score)
+                scores[(str(notebook.name), str(grade.name))] = PersonScore(
+                    manual, float(grade.max_score or 0), bool(grade.needs_manual_grade)
+                )
+    return scores
