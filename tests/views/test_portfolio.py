@@ -34,6 +34,7 @@ from autograder.grading.evidence import (
 from autograder.grading.gradebook import PersonScore
 from autograder.protocol import MIME_TYPE
 from autograder.views import portfolio as pf
+from autograder.views import public_notebook as pn
 from tests.conftest import make_course
 
 MANIFEST = """\
@@ -329,7 +330,7 @@ def test_scores_under_every_parameter_set_and_a_verification_line_per_item(cours
 def assert_nothing_hidden_and_offline(page: str) -> None:
     for secret in (HIDDEN, PAYLOAD, GRADER_PATH, "BEGIN HIDDEN TESTS", "check('basics", MIME_TYPE):
         assert secret not in page, secret
-    assert pf.offline_problems(page) == []
+    assert pn.offline_problems(page) == []
     assert "<script" not in page.lower() and "<iframe" not in page.lower() and "<link" not in page.lower()
     for attribute in re.findall(r"""\b(?:src|href)\s*=\s*["']([^"']*)""", page):
         assert attribute.startswith(("#", "data:image/")), attribute
@@ -439,9 +440,9 @@ def test_a_path_that_is_not_a_portfolio_is_never_overwritten_nor_an_unwritable_o
 
 def test_the_offline_check_finds_what_would_load_or_run_and_ignores_text():
     assert (
-        pf.offline_problems('<p>src="http://x" action="store" &lt;script&gt;</p><a href="#top">top</a>') == []
+        pn.offline_problems('<p>src="http://x" action="store" &lt;script&gt;</p><a href="#top">top</a>') == []
     )
-    found = pf.offline_problems(
+    found = pn.offline_problems(
         '<script>1</script><img src="http://x/y.png"><a href="https://x">x</a><p style="background: url(x)">'
         '<div onclick="f()"></div><style>@import "x.css";</style>'
     )
@@ -467,8 +468,8 @@ def test_real_notebooks_render_offline_without_their_tests(notebook):
     nb = nbformat.read(str(REPO / "solutions" / f"{notebook}.ipynb"), as_version=4)
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
     assert tests
-    body = pf.render_notebook(nb)
-    assert pf.offline_problems(body) == []
+    body = pn.render_notebook(nb)
+    assert pn.offline_problems(body) == []
     assert "HIDDEN TESTS" not in body and body.count("A test cell of the grader: not shown.") >= len(tests)
 
 
