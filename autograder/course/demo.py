@@ -6,7 +6,8 @@ It runs in a throw-away state folder with its own SQLite gradebook, so it never 
 a real class. The learners' notebooks are made from the release the way a learner would
 fill it in:
 
-- ``alice`` writes a correct solution in every exercise;
+- ``alice`` writes a correct solution in every exercise, and the written answers too (her
+  model cards are on her portfolio; a person would grade them in formgrader);
 - ``bob`` leaves some exercises unfinished and gets one wrong;
 - ``carol`` hard-codes her answers to the default seed's data: she pins ``seed = 0`` in
   her first answer cell, so every answer she reports is the default seed's whatever data
@@ -55,18 +56,28 @@ def _solution_code(source: str) -> str:
     return "\n".join(lines)
 
 
-def _solution_cells(source_nb: NotebookNode) -> dict[str, str]:
+def _written_answer(source: str) -> str:
+    """A model written answer as a learner would write it: no markers, no notes for graders."""
+    answer = source.split("### BEGIN SOLUTION", 1)[-1].split("### END SOLUTION", 1)[0]
+    return answer.split("**Notes for graders", 1)[0].strip()
+
+
+def _solution_cells(source_nb: NotebookNode, written: bool = False) -> dict[str, str]:
+    """Answer cell grade_id -> what the learner types: the solution's code, and with ``written``
+    its model written answers (graded by a person, so they change no score here)."""
     cells = {}
     for cell in source_nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":
             cells[meta["grade_id"]] = _solution_code(cell.source)
+        elif meta.get("solution") and written:
+            cells[meta["grade_id"]] = _written_answer(cell.source)
     return cells
 
 
 def fill_in(release: NotebookNode, source: NotebookNode, learner: str) -> NotebookNode:
     """A learner's copy of ``release`` with their answers typed into the answer cells."""
-    answers = _solution_cells(source)
+    answers = _solution_cells(source, written=learner == "alice")
     nb: NotebookNode = nbformat.from_dict(release)  # type: ignore[no-untyped-call]
     answer_ids = [
         gid for gid in (c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells) if gid in answers
@@ -132,6 +143,7 @@ def run_demo(
         if admitted:
             _grade_with_progress(settings, curriculum, assignment_id, admitted, rng, log, quiet)
     _first_review(settings, curriculum, "alice", rng, log)
+    _portfolio(settings, curriculum, "alice", log)
     progress = {}
     for learner in LEARNERS:
         graded = {r.assignment for r in iter_records(settings, learner)}
@@ -170,6 +182,19 @@ def _first_review(
         f"{learner} reviewed {len(outcomes)} card(s) on {when.date().isoformat()} "
         f"(seed {built.session.seed} and a hidden one): {recalled} recalled"
     )
+
+
+PORTFOLIO_NOTEBOOKS = ["phase2-ml-dl/04-competition", "phase3-mlops/08-capstone-pipeline"]
+"""The executed notebooks the demo's learner chooses to show on her portfolio."""
+
+
+def _portfolio(settings: Settings, curriculum: Curriculum, learner: str, log: Callable[[str], None]) -> None:
+    """The learner's portfolio page beside her progress page, with two notebooks of her choice."""
+    from ..views.portfolio import write_portfolio
+
+    path = settings.workspaces_dir / learner / "portfolio.html"
+    write_portfolio(settings, curriculum, learner, path, PORTFOLIO_NOTEBOOKS)
+    log(f"{learner}'s portfolio: {path}")
 
 
 def later_assignments(curriculum: Curriculum) -> list[str]:

@@ -56,6 +56,14 @@ def test_demo_course(tmp_path):
         "<h2>Your plan</h2><p>6 hours a week"
         in (settings.workspaces_dir / "bob" / "progress.html").read_text()
     )
+    # her portfolio: what an employer reads, with nothing hidden on it
+    portfolio = (settings.workspaces_dir / "alice" / "portfolio.html").read_text()
+    assert "Completed the guide" in portfolio and "1st of 1 by private score, metric roc_auc" in portfolio
+    assert portfolio.count("Verification: evidence record") >= 7 and "04-competition" in portfolio
+    assert "BEGIN HIDDEN TESTS" not in portfolio and "application/vnd" not in portfolio
+    # her model cards, written and waiting for a person
+    assert portfolio.count("awaiting a grader") == 3 and "Notes for graders" not in portfolio
+    _screenshots(settings.workspaces_dir / "alice", ["portfolio.html", "progress.html"])
     metric, board = leaderboard(settings, load_curriculum(REPO).assignment("phase2-ml-dl"))
     (entry,) = board
     assert metric == "roc_auc" and entry.learner == "alice" and entry.private > 0.8 and entry.public > 0.75
@@ -74,3 +82,21 @@ def test_demo_course(tmp_path):
     scores = {row["student_id"]: float(row["score"]) for row in rows}
     # carol's default-seed answers earn nothing there: points need every parameter set
     assert scores["alice"] == 50.0 and scores["carol"] == 0.0 and 0 < scores["bob"] < 50.0
+
+
+def _screenshots(folder: Path, pages: list[str]) -> None:
+    """alice's pages in Debian's Chromium, whole, for a person to look at (test-artifacts/browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.scenarios.browser_support import CHROMIUM, CHROMIUM_ARGS, artifacts_dir
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = chromium.new_page(viewport={"width": 1200, "height": 900})
+        for name in pages:
+            page.goto((folder / name).as_uri())
+            assert "of alice" in (page.locator("h1").first.text_content() or "")
+            page.screenshot(path=str(artifacts_dir() / f"demo-alice-{Path(name).stem}.png"), full_page=True)
+        chromium.close()

@@ -372,3 +372,29 @@ def test_a_learner_opens_her_review_notebook_and_her_review_queue(graded, browse
         assert "1 due today" in text and "waits in" in text and "standardize-tests" in text
         shot("progress-review-queue")
         page.close()
+
+
+def test_an_employer_reads_the_portfolio_offline(graded, browser, tmp_path):
+    """grace's portfolio with her chosen notebook: opened from a file, it asks the network for nothing."""
+    from autograder.views.portfolio import write_portfolio
+
+    settings, curriculum = graded
+    path = write_portfolio(
+        settings, curriculum, "grace", tmp_path / "grace-portfolio.html", [f"{ASSIGNMENT}/01-python-numpy"]
+    )
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    shot = Shots(page, "portfolio")
+    page.goto(path.as_uri())
+    assert page.locator("h1").first.text_content().startswith("Portfolio")
+    text = page.locator("body").text_content() or ""
+    assert "Build foundational knowledge" in text and "No competition entry." in text
+    assert "Verification: evidence record phase1-foundations/" in text
+    assert "def standardize(" in text  # her own code, rendered
+    assert "BEGIN HIDDEN TESTS" not in text and "check(" not in text  # no test cell, no check
+    shot("top")
+    page.locator("text=def standardize(").first.scroll_into_view_if_needed()
+    shot("her-notebook")
+    assert [url for url in requests if not url.startswith("file:") and not url.startswith("data:")] == []
+    page.close()
