@@ -40,7 +40,7 @@ c.Execute.timeout = 60
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 # nbgrader copies every other file of a source folder into the release; honest alternative
 # solutions (``solutions/<assignment>/alternatives/``) are solutions and must never be released.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "alternatives"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "alternatives", "misconceptions"]
 
 # --- the autograder -------------------------------------------------------------------
 c.Autograder.state_dir = str(STATE)

@@ -139,6 +139,14 @@ def _compare_with_local_reference(payload: dict[str, Any]) -> Any:
     for key, expected in parameters.items() if isinstance(parameters, dict) else ():
         if namespace.get(key) != expected:
             return None  # not the default parameters: no reference here
-    from .compare import compare
+    from .compare import Outcome, compare
 
-    return compare(payload["value"], expected_for(reference), reference["spec"])
+    outcome = compare(payload["value"], expected_for(reference), reference["spec"])
+    mistakes = reference.get("misconceptions")
+    for mistake in mistakes if not outcome.passed and isinstance(mistakes, list) else []:
+        if (
+            isinstance(mistake, dict)
+            and compare(payload["value"], mistake.get("value"), reference["spec"]).passed
+        ):
+            return Outcome(False, str(mistake.get("advice", "")).rstrip("."))  # a known mistake, named
+    return outcome

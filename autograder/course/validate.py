@@ -53,6 +53,7 @@ from .alternatives import (
 from .config import Settings, load_settings
 from .curriculum import Assignment, Curriculum, NotebookSpec
 from .rubrics import rubric_problems
+from .validate_misconceptions import check_misconceptions
 
 SOLUTION_MARKERS = (
     "### BEGIN SOLUTION",
@@ -234,6 +235,7 @@ def _check_notebook(
     where_release = str((release_dir / spec.file).relative_to(settings.root))
     _check_untouched_release(run, release, release_dir, references[0], where_release, report)
     check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)
+    check_misconceptions(scratch, source, references, report=report, log=log)
     log(f"checked {where} ({len(references)} seeds)")
 
 

@@ -49,10 +49,21 @@ class CheckResult:
     passed: bool
     reason: str
     hint: str
+    misconception: str = ""
+    """The known mistake the failed value matches (``misconceptions/``), if any."""
+    advice: str = ""
+    """What a mentor says about that mistake, and where the right way is shown."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
-        return cls(data["name"], data["passed"], data.get("reason", ""), data.get("hint", ""))
+        return cls(
+            data["name"],
+            data["passed"],
+            data.get("reason", ""),
+            data.get("hint", ""),
+            data.get("misconception", ""),
+            data.get("advice", ""),
+        )
 
 
 @dataclass
@@ -168,7 +179,7 @@ class NotebookResult:
         return [run.fraction for run in self.runs]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self, dict_factory=_without_empty_advice)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NotebookResult:
@@ -182,6 +193,11 @@ class NotebookResult:
             {gid: ManualCell.from_json(m) for gid, m in data.get("manual", {}).items()},
             dict(data.get("comments", {})),
         )
+
+
+def _without_empty_advice(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A check that names no misconception is stored as checks always were (no empty keys)."""
+    return {k: v for k, v in items if not (k in ("misconception", "advice") and v == "")}
 
 
 def run_score(notebooks: Iterable[NotebookResult], run_index: int = 0) -> tuple[float, float]:

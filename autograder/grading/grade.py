@@ -39,6 +39,7 @@ from ..compare import Outcome, compare
 from ..course.config import MalformedNotebook, Settings
 from ..course.curriculum import Assignment, Curriculum, NotebookSpec, UnknownName
 from ..course.intake import max_notebook_bytes, read_learner_file, read_learner_notebook_bytes
+from ..course.misconceptions import Misconception
 from ..errors import AutograderError
 from ..report_schema import value_problem
 from ..run.notebooks import default_parameters, read_notebook
@@ -66,6 +67,7 @@ from .gradebook import (
     sanitize,
     write_scores_batch,
 )
+from .misconceptions import explainer_for
 from .reference import Reference, get_reference, source_notebook, with_grader_parameters
 from .reports import collect_reports
 from .storage import append_line, sha256_bytes, sha256_file, write_bytes_atomic
@@ -144,12 +146,18 @@ class RunBudget:
         self.seconds -= seconds
 
 
-def score_run(reference: Reference, run: ExecutedNotebook, judge: ArtifactJudge | None = None) -> RunResult:
+def score_run(
+    reference: Reference,
+    run: ExecutedNotebook,
+    judge: ArtifactJudge | None = None,
+    explain: Explain | None = None,
+) -> RunResult:
     """Score each test cell: full points when every reference check matches and no error.
 
     A report the comparators cannot handle fails its check with a reason, never the run.
     ``judge`` runs the artifacts that artifact checks report (``artifacts.py``); without one,
-    such a check fails, saying why.
+    such a check fails, saying why. ``explain`` names the known mistake behind a failed
+    check's value, if any (``misconceptions.py``).
     """
     reports = collect_reports(run.notebook)
     cells: dict[str, CellResult] = {}
@@ -174,7 +182,7 @@ def score_run(reference: Reference, run: ExecutedNotebook, judge: ArtifactJudge 
             outcomes = [_compare_report(p, expected, entry["spec"], judge) for p in payloads]
             failed = [o for o in outcomes if not o.passed]
             if failed:
-                result.checks.append(CheckResult(name, False, failed[0].reason, hint))
+                result.checks.append(_failed_check(name, failed[0].reason, hint, grade_id, payloads, explain))
             else:
                 result.checks.append(CheckResult(name, True, outcomes[0].reason, hint))
         if expected_cell["checks"] and not result.error and all(c.passed for c in result.checks):
@@ -182,6 +190,25 @@ def score_run(reference: Reference, run: ExecutedNotebook, judge: ArtifactJudge 
         cells[grade_id] = result
     status: RunStatus = run.outcome.status
     return RunResult(run.parameters, status, run.outcome.reason, run.outcome.seconds, cells)
+
+
+Explain = Callable[[str, str, Any], Misconception | None]
+"""(test cell, check name, the learner's reported value) -> the known mistake it matches."""
+
+
+def _failed_check(
+    name: str, reason: str, hint: str, grade_id: str, payloads: list[dict[str, Any]], explain: Explain | None
+) -> CheckResult:
+    """A failed check, naming the misconception its value matches (never the expected value)."""
+    mistake = None
+    if explain is not None and len(payloads) == 1:
+        try:
+            mistake = explain(grade_id, name, payloads[0].get("value"))
+        except Exception:  # a misconception that cannot run leaves the generic message
+            traceback.print_exc(file=sys.stderr)
+    if mistake is None:
+        return CheckResult(name, False, reason, hint)
+    return CheckResult(name, False, reason, hint, mistake.name, mistake.advice)
 
 
 def _compare_report(
@@ -337,7 +364,7 @@ def grade_notebook(
                 "in all (c.Autograder.submission_timeout); this run was stopped"
             )
         judge = ArtifactJudge.for_course(settings.root, assignment_id, runner.sandbox)
-        result.runs.append(score_run(reference, run, judge))
+        result.runs.append(score_run(reference, run, judge, explainer_for(settings, reference)))
         write_audit(settings, learner, assignment_id, notebook, submitted_hash, run)
         evidence.add_notebook(executed_path(notebook, parameters), run.notebook)
         if run.outcome.limit:

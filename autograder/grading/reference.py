@@ -156,8 +156,13 @@ def write_compat_references(settings: Settings, references: list[Reference]) -> 
     """The default-parameter values the in-kernel helper uses when no grader collects them.
 
     This is what lets stock ``nbgrader autograde`` and nbval grade our notebooks; it lives
-    in the instructor's state folder, which learner code under our grader cannot see.
+    in the instructor's state folder, which learner code under our grader cannot see. A
+    check with misconceptions also carries their default-parameter values and advice, so
+    that the learner's own JupyterLab names a known mistake in a visible check, as the
+    grader does (at the trust level the expected values there already have).
     """
+    from .misconceptions import compat_mistakes
+
     path = settings.references_dir / "compat.json"
     with _compat_lock:  # read, merge, write: ``check`` writes from a thread per notebook
         try:
@@ -165,9 +170,12 @@ def write_compat_references(settings: Settings, references: list[Reference]) -> 
         except (OSError, ValueError):
             checks = {}
         for reference in references:
+            mistakes = compat_mistakes(settings, reference)
             for cell in reference.cells.values():
                 for name, entry in cell["checks"].items():
                     checks[name] = {**entry, "parameters": reference.parameters}
+                    if name in mistakes:
+                        checks[name]["misconceptions"] = mistakes[name]
         write_json_atomic(path, {"format": FORMAT, "checks": checks})
     return path
 

@@ -50,6 +50,7 @@ from ..run.runners import Runner
 from .artifacts import ArtifactJudge
 from .evidence import RunResult, iter_records
 from .grade import draw_seeds, make_runner, notebook_defaults, read_submitted, score_run
+from .misconceptions import explainer_for
 from .reference import get_reference, source_notebook
 from .storage import write_bytes_atomic
 
@@ -303,7 +304,7 @@ def _grade_review_notebook(
         parameters = {**defaults, "seed": seed}
         reference = get_reference(settings, assignment, notebook, parameters)
         run = runner.run(nb, parameters, curriculum.release_dir(assignment), settings.limits)
-        runs.append(score_run(reference, run, judge))
+        runs.append(score_run(reference, run, judge, explainer_for(settings, reference)))
     return runs
 
 

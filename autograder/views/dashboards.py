@@ -183,10 +183,12 @@ def _seed(run: RunResult, index: int) -> str:
 def _problem(cell: CellResult) -> str:
     if cell.error:
         return str(cell.error)
-    for check in cell.checks:
-        if not check.passed:
-            hint = f" Hint: {check.hint}" if check.hint else ""
-            return f"{check.name}: {check.reason}.{hint}"
+    failed = [c for c in cell.checks if not c.passed]
+    for check in sorted(failed, key=lambda c: not c.misconception):  # a named mistake says the most
+        if check.misconception:
+            return f"{check.name}: {check.advice}"
+        hint = f" Hint: {check.hint}" if check.hint else ""
+        return f"{check.name}: {check.reason}.{hint}"
     return ""
 
 

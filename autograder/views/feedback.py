@@ -1,7 +1,8 @@
 """HTML feedback for a learner, one page per notebook, from their latest evidence record.
 
 The page shows scores under each parameter set and, for each failed check, what was
-wrong and the hint. It never includes test-cell source (hidden tests live there) and
+wrong and the hint, or, when the value is a known mistake's (``misconceptions/``), what a
+mentor says about that mistake. It never includes test-cell source (hidden tests live there) and
 never an expected value: the reasons come from ``compare.py``, which does not print them.
 """
 
@@ -28,6 +29,7 @@ body { font-family: system-ui, sans-serif; max-width: 56rem; margin: 2rem auto; 
 table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
 td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertical-align: top; }
 .hint { background: #fff8e1; padding: .3rem .5rem; border-left: 3px solid #f9a825; }
+.mistake { background: #e8f0fe; padding: .3rem .5rem; border-left: 3px solid #1a73e8; }
 .mastery { padding: .6rem; border-radius: .3rem; background: #eef; }
 </style></head><body>
 <h1>{{ title }}</h1>
@@ -47,7 +49,8 @@ td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertic
 <td class="{{ 'pass' if cell.score >= cell.points else 'fail' }}">{{ "%g"|format(cell.score) }} / {{ "%g"|format(cell.points) }}</td>
 <td>{% if cell.error %}<div class="fail">{{ cell.error }}</div>{% endif %}
 {% for check in cell.checks if not check.passed %}
-<div><b>{{ check.name }}</b>: {{ check.reason }}</div>{% if check.hint %}<div class="hint">Hint: {{ check.hint }}</div>{% endif %}
+{% if check.misconception %}<div class="mistake"><b>{{ check.name }}</b>: {{ check.advice }}</div>
+{% else %}<div><b>{{ check.name }}</b>: {{ check.reason }}</div>{% if check.hint %}<div class="hint">Hint: {{ check.hint }}</div>{% endif %}{% endif %}
 {% endfor %}{% if cell.score >= cell.points %}<span class="pass">all checks passed</span>{% endif %}
 </td></tr>
 {% endfor %}</table>
