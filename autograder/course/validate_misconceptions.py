@@ -57,9 +57,10 @@ def _problem(
     seed = reference.parameters.get("seed")
     wrong, reported = _wrong_checks(reference, item, values)
     if not reported:
+        raised = values.errors.get(item.exercise, "nothing")
         return (
-            f"under seed {seed} its exercise {item.exercise} reported no value (it raised before its "
-            "checks); a misconception must report a wrong value to be recognised"
+            f"under seed {seed} its exercise {item.exercise} reported no value (it raised {raised}); a "
+            "misconception must get past the visible asserts and report a wrong value to be recognised"
         )
     if not wrong:
         return (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ class MistakeValues:
 
     name: str
     checks: dict[str, dict[str, Any]]
+    errors: dict[str, str] = field(default_factory=dict)
+    """Test cell -> what it raised (an assert's message, say), for the author's eyes only."""
 
 
 def notebook_misconceptions(settings: Settings, assignment: str, notebook: str) -> list[Misconception]:
@@ -95,11 +97,14 @@ def compute_mistake(
             nb, parameters, cwd, limits=settings.limits, sandbox=None, warm=trusted_warm(settings, source)
         )
     checks: dict[str, dict[str, Any]] = {}
-    for reports in collect_reports(run.notebook).values():
+    errors: dict[str, str] = {}
+    for grade_id, reports in collect_reports(run.notebook).items():
+        if reports.error:
+            errors[grade_id] = str(reports.error)[:300]
         for name, payloads in reports.checks.items():
             if len(payloads) == 1:
                 checks[name] = {"value": payloads[0]["value"], "spec": payloads[0]["spec"]}
-    return MistakeValues(item.name, checks)
+    return MistakeValues(item.name, checks, errors)
 
 
 _locks: dict[Path, threading.Lock] = {}
@@ -116,11 +121,13 @@ def get_mistake(
     with lock:
         try:
             data = json.loads(path.read_text())
-            return MistakeValues(data["name"], data["checks"])
+            return MistakeValues(data["name"], data["checks"], data.get("errors", {}))
         except (OSError, ValueError, KeyError):
             pass
         values = compute_mistake(settings, assignment, notebook, item, parameters)
-        write_json_atomic(path, {"format": FORMAT, "name": values.name, "checks": values.checks})
+        write_json_atomic(
+            path, {"format": FORMAT, "name": values.name, "checks": values.checks, "errors": values.errors}
+        )
         return values
 
 
