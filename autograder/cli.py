@@ -483,6 +483,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     hardest = [[x.label, f"{x.mean:.0%}", f"{x.full_marks}/{len(x.values)}"] for x in view.hardest(5)]
     if hardest:
         print(table(["hardest exercises", "mean score", "full marks"], hardest))
+    if view.mistakes:
+        from .views.mistakes import mistakes_rows
+
+        print(table(["notebook", "exercise", "known mistake", "learners"], mistakes_rows(view.mistakes, 10)))
     if args.html:
         print(f"wrote {args.html}")
     return 0

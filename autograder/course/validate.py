@@ -52,6 +52,7 @@ from .alternatives import (
 )
 from .config import Settings, load_settings
 from .curriculum import Assignment, Curriculum, NotebookSpec
+from .misconceptions import MISCONCEPTIONS_DIR
 from .rubrics import rubric_problems
 from .validate_misconceptions import check_misconceptions
 
@@ -541,19 +542,21 @@ def _why_not(error: str, checks: list[CheckResult]) -> str:
 
 
 def check_released_folders(root: Path, generated: Path, assignment_id: str, report: CheckReport) -> None:
-    """No alternatives folder in the committed release, nor in what nbgrader generates now."""
+    """No alternatives or misconceptions in the committed release, nor in what nbgrader generates now."""
     committed = layout.release_dir(root, assignment_id)
-    for folder in sorted(committed.rglob(ALTERNATIVES_DIR)) if committed.is_dir() else []:
-        report.fail(
-            str(folder.relative_to(root)),
-            "alternative solutions in the release; delete the folder, then run: autograder release",
-        )
-    if generated.is_dir() and any(generated.rglob(ALTERNATIVES_DIR)):
-        report.fail(
-            "jupyter_config.py",
-            f"nbgrader generate_assignment copies solutions/{assignment_id}/{ALTERNATIVES_DIR}/ into the "
-            f"release; list {ALTERNATIVES_DIR!r} in c.CourseDirectory.ignore",
-        )
+    for kept in (ALTERNATIVES_DIR, MISCONCEPTIONS_DIR):
+        for folder in sorted(committed.rglob(kept)) if committed.is_dir() else []:
+            report.fail(
+                str(folder.relative_to(root)),
+                f"{kept} (the author's variants of the solution) in the release; delete the folder, "
+                "then run: autograder release",
+            )
+        if generated.is_dir() and any(generated.rglob(kept)):
+            report.fail(
+                "jupyter_config.py",
+                f"nbgrader generate_assignment copies solutions/{assignment_id}/{kept}/ into the "
+                f"release; list {kept!r} in c.CourseDirectory.ignore",
+            )
 
 
 RELEASED_TEXT = {".ipynb", ".yaml", ".yml", ".md", ".txt", ".py", ".json"}

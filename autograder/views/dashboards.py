@@ -39,6 +39,7 @@ from ..grading.reports import grade_cells
 from ..grading.storage import write_bytes_atomic
 from .charts import Chart, bar_chart, count_ticks, heatmap, histogram, line_chart
 from .mastery import Gap, PhaseProgress, assignment_progress, mastery_days, phase_progress
+from .mistakes import MistakeCount, class_mistakes, mistakes_section
 from .review_queue import ReviewView, queue_rows, review_html, review_view
 
 esc = html.escape
@@ -631,6 +632,8 @@ class ClassView:
     """Learner -> their plan as it stands, for the learners who made one."""
     queues: dict[str, ReviewView] = field(default_factory=dict)
     """Learner -> their review queue today."""
+    mistakes: list[MistakeCount] = field(default_factory=list)
+    """The known mistakes the class's latest submissions were told, most learners first."""
 
     def hardest(self, limit: int = 10) -> list[ExerciseStats]:
         graded = [x for x in self.exercises if x.values]
@@ -724,6 +727,7 @@ def class_view(
         list(exercises.values()),
         dates,
         by_date,
+        mistakes=class_mistakes(records_by_learner, assignment),
     )
 
 
@@ -870,6 +874,7 @@ def render_class_report(view: ClassView, assignment: str | None = None) -> str:
         *_blocked_section(view, n),
         *_mastery_section(view),
         *_hardest_section(view),
+        *mistakes_section(view.mistakes, n),
         *_distribution_section(view),
         *_plans_section(view),
         *_queues_section(view),

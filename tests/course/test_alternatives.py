@@ -251,8 +251,8 @@ def test_no_alternative_folder_or_line_reaches_the_release(tmp_path):
     assert f"{story}: leaks 'return sum(x) / len(x)' {owner}" in report.problems
     assert f"curriculum/tiny/hints.yaml: leaks 'return np.multiply(x, k)' {owner}" in report.problems
     assert (
-        "curriculum/tiny/alternatives: alternative solutions in the release; delete the folder, "
-        "then run: autograder release" in report.problems
+        "curriculum/tiny/alternatives: alternatives (the author's variants of the solution) in the "
+        "release; delete the folder, then run: autograder release" in report.problems
     )
     assert (
         "jupyter_config.py: nbgrader generate_assignment copies solutions/tiny/alternatives/ into the "

@@ -185,7 +185,10 @@ def test_check_proves_each_misconception_is_recognised_and_refuses_one_it_cannot
         named = "its value of tiny.mean is named misconception median-for-mean"
         assert f"misconception same-as-median: under seed 0 {named}" in text
         assert "misconception harmless: under seed 0 every check of predict-tests passes" in text
-        assert "misconception crashes: under seed 0 its exercise scale-tests reported no value (it raised" in text
+        assert (
+            "misconception crashes: under seed 0 its exercise scale-tests reported no value (it raised"
+            in text
+        )
     finally:
         path.write_text(original)
 
@@ -223,3 +226,23 @@ def test_the_in_kernel_check_names_the_mistake_from_the_course_copy(course):
 def test_a_malformed_file_gets_one_line_naming_it(raw, message):
     with pytest.raises(MisconceptionsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_misconceptions(raw, "misconceptions/01-x.yaml")
+
+
+def test_the_class_report_shows_which_mistakes_the_class_makes_most(course, tmp_path, capsys):
+    from autograder.cli import main
+    from autograder.views.dashboards import write_class_report
+
+    settings, curriculum = course
+    grade(settings, curriculum, "rita", learner_notebook(settings, MEDIAN))
+    adds = {**CORRECT, "scale-solution": "def scale(x, k):\n    return np.add(x, k)"}
+    grade(settings, curriculum, "sam", learner_notebook(settings, adds))
+    view = write_class_report(settings, curriculum, tmp_path / "report.html")
+    top = view.mistakes[0]
+    assert (top.exercise, top.misconception) == ("mean-tests", "median-for-mean") and "rita" in top.learners
+    assert [(m.misconception, m.learners) for m in view.mistakes if m.exercise == "scale-tests"] == [
+        ("scale-adds", ("sam",))
+    ]
+    html = (tmp_path / "report.html").read_text()
+    assert "Known mistakes the class makes" in html and "You added k; scaling multiplies" in html
+    assert main(["--course", str(settings.root), "report"]) == 0
+    assert "median-for-mean" in capsys.readouterr().out
