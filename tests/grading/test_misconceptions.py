@@ -246,3 +246,27 @@ def test_the_class_report_shows_which_mistakes_the_class_makes_most(course, tmp_
     assert "Known mistakes the class makes" in html and "You added k; scaling multiplies" in html
     assert main(["--course", str(settings.root), "report"]) == 0
     assert "median-for-mean" in capsys.readouterr().out
+
+
+def test_a_visible_check_in_the_learners_own_kernel_names_the_mistake(course, monkeypatch):
+    """JupyterLab on the course: the in-kernel helper reads the course copy's references."""
+    import numpy as np
+
+    from autograder import checks
+    from autograder.grading.reference import default_references, write_compat_references
+    from autograder.protocol import COLLECT_ENV, STATE_ENV
+
+    settings, _ = course
+    write_compat_references(settings, default_references(settings, TINY, ["01-tiny"]))
+    monkeypatch.setenv(STATE_ENV, str(settings.state_dir))
+    monkeypatch.delenv(COLLECT_ENV, raising=False)
+    monkeypatch.setattr(checks, "_kernel_parameters", lambda: {"seed": 0})
+    data = np.random.default_rng(0).normal(10, 2, size=50)
+    with pytest.raises(
+        checks.CheckFailed, match=r"You took the median.*See the prompt's definition of the mean"
+    ):
+        checks.check("tiny.mean", float(np.median(data)), hint="Average all the values with np.mean.")
+    with pytest.raises(checks.CheckFailed) as other:
+        checks.check("tiny.mean", float(np.mean(data)) + 1, hint="Average all the values with np.mean.")
+    assert "median" not in str(other.value)
+    checks.check("tiny.mean", float(np.mean(data)), hint="Average all the values with np.mean.")
