@@ -18,13 +18,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from autograder import layout  # noqa: E402
 from autograder.comparators import expected_for  # noqa: E402
 from autograder.compare import compare  # noqa: E402
 from autograder.course.config import load_settings  # noqa: E402
 from autograder.course.validate import CheckReport  # noqa: E402
 from autograder.course.validate_misconceptions import check_misconceptions  # noqa: E402
+from autograder.grading.gradebook import generate_release  # noqa: E402
 from autograder.grading.misconceptions import get_mistake, notebook_misconceptions  # noqa: E402
-from autograder.grading.reference import get_reference, with_grader_parameters  # noqa: E402
+from autograder.grading.reference import get_reference, trusted_warm, with_grader_parameters  # noqa: E402
 from autograder.run.notebooks import default_parameters, read_notebook  # noqa: E402
 
 
@@ -41,8 +43,11 @@ def main() -> int:
         references = [
             get_reference(settings, args.assignment, args.notebook, {**defaults, "seed": s}) for s in seeds
         ]
+        generate_release(settings, args.assignment, Path(tmp) / "release")  # the gradebook knows it
+        release = read_notebook(layout.release_dir(REPO, args.assignment) / f"{args.notebook}.ipynb")
+        warm = trusted_warm(settings, settings.source_notebook(args.assignment, args.notebook))
         report = CheckReport()
-        check_misconceptions(settings, source, references, report=report)
+        check_misconceptions(settings, source, release, references, warm=warm, report=report)
         for problem in report.problems:
             print(f"PROBLEM {problem}")
         for item in notebook_misconceptions(settings, args.assignment, args.notebook):

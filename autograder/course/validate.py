@@ -236,7 +236,7 @@ def _check_notebook(
     where_release = str((release_dir / spec.file).relative_to(settings.root))
     _check_untouched_release(run, release, release_dir, references[0], where_release, report)
     check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)
-    check_misconceptions(scratch, source, references, report=report, log=log)
+    check_misconceptions(scratch, source, release, references, warm=warm, report=report, log=log)
     log(f"checked {where} ({len(references)} seeds)")
 
 

@@ -148,10 +148,12 @@ def test_misconception_values_never_reach_the_learners_kernel(course):
 def test_check_proves_each_misconception_is_recognised_and_refuses_one_it_cannot_be(course, tmp_path):
     settings, _ = course
     scratch = load_settings(settings.root, state_dir=tmp_path / "state")
+    generate_release(scratch, TINY, tmp_path / "release")  # its gradebook knows the notebook, as in check
     source = nbformat.read(str(settings.source_notebook(TINY, "01-tiny")), as_version=4)
+    release = nbformat.read(str(settings.root / "curriculum" / TINY / "01-tiny.ipynb"), as_version=4)
     references = [get_reference(scratch, TINY, "01-tiny", {"seed": s}) for s in (0, 1000, 1001)]
     report = CheckReport()
-    check_misconceptions(scratch, source, references, report=report, log=lambda _: None)
+    check_misconceptions(scratch, source, release, references, warm=None, report=report, log=lambda _: None)
     assert report.problems == []
     path = settings.root / "solutions" / TINY / "misconceptions" / "01-tiny.yaml"
     original = path.read_text()
@@ -180,10 +182,14 @@ def test_check_proves_each_misconception_is_recognised_and_refuses_one_it_cannot
 """
         )
         report = CheckReport()
-        check_misconceptions(scratch, source, references, report=report, log=lambda _: None)
+        check_misconceptions(
+            scratch, source, release, references, warm=None, report=report, log=lambda _: None
+        )
         text = "\n".join(report.problems)
-        named = "its value of tiny.mean is named misconception median-for-mean"
-        assert f"misconception same-as-median: under seed 0 {named}" in text
+        named = "its failure was named misconception median-for-mean: two misconceptions"
+        assert (
+            f"misconception same-as-median: submitted as a learner's notebook under seed 0, {named}" in text
+        )
         assert "misconception harmless: under seed 0 every check of predict-tests passes" in text
         assert (
             "misconception crashes: under seed 0 its exercise scale-tests reported no value (it raised"
