@@ -232,7 +232,7 @@ def _check_notebook(
     references = _solution_references(run, defaults, check_names, report)
     if not references:
         return
-    write_compat_references(settings, references[:1])
+    write_compat_references(settings, references[:1], runs=scratch)  # misconceptions' runs: reused below
     where_release = str((release_dir / spec.file).relative_to(settings.root))
     _check_untouched_release(run, release, release_dir, references[0], where_release, report)
     check_alternatives(scratch, source, release, references, warm=warm, report=report, log=log)

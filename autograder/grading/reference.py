@@ -152,25 +152,28 @@ _locks_guard = threading.Lock()
 _compat_lock = threading.Lock()
 
 
-def write_compat_references(settings: Settings, references: list[Reference]) -> Path:
+def write_compat_references(
+    settings: Settings, references: list[Reference], *, runs: Settings | None = None
+) -> Path:
     """The default-parameter values the in-kernel helper uses when no grader collects them.
 
     This is what lets stock ``nbgrader autograde`` and nbval grade our notebooks; it lives
     in the instructor's state folder, which learner code under our grader cannot see. A
     check with misconceptions also carries their default-parameter values and advice, so
     that the learner's own JupyterLab names a known mistake in a visible check, as the
-    grader does (at the trust level the expected values there already have).
+    grader does (at the trust level the expected values there already have). ``runs``: the
+    settings whose cache the misconceptions' runs go to (``check``'s scratch state).
     """
     from .misconceptions import compat_mistakes
 
     path = settings.references_dir / "compat.json"
+    known = [compat_mistakes(runs or settings, reference) for reference in references]  # runs: not locked
     with _compat_lock:  # read, merge, write: ``check`` writes from a thread per notebook
         try:
             checks = json.loads(path.read_text()).get("checks", {})
         except (OSError, ValueError):
             checks = {}
-        for reference in references:
-            mistakes = compat_mistakes(settings, reference)
+        for reference, mistakes in zip(references, known, strict=True):
             for cell in reference.cells.values():
                 for name, entry in cell["checks"].items():
                     checks[name] = {**entry, "parameters": reference.parameters}
