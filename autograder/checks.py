@@ -66,6 +66,8 @@ def check(
         raise TypeError(f"check() got unexpected keyword arguments {unknown}; see docs/AUTHORING.md")
     given = {"atol": atol, "rtol": rtol, "metric": metric, "threshold": threshold, "labels": labels}
     comparator, spec = spec_for(name, {**given, "exact_type": exact_type, **options}, kind)
+    if comparator.prepare is not None:
+        value = comparator.prepare(value)  # a figure: its plots and labels as plain data
     payload: dict[str, Any] = {"name": name, "value": encode(value), "spec": spec, "hint": hint}
     if comparator.side != "value":
         payload[comparator.side] = encode({**given, **options}.get(comparator.side))

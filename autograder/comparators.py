@@ -78,6 +78,9 @@ class Comparator:
     """For an artifact check: the name of the grader's judge (``grading/artifacts.py``'s
     ``JUDGES``) that runs the reported artifact in the sandbox; its finding is what
     ``compare`` then gets. None: the reported value is compared as it is."""
+    prepare: Callable[[Any], Any] | None = None
+    """In the learner's kernel, before encoding: what ``check()`` reports of the object it is
+    given (a figure's summary). None: the value itself."""
 
 
 _COMPARATORS: dict[str, Comparator] = {}
@@ -349,6 +352,99 @@ register_comparator(
         build=_passes_spec,
         compare=_passes,
         judge="stages_pass",
+    )
+)
+
+
+def _figure_prepare(value: Any) -> Any:
+    from .figures import figure_summary
+
+    return figure_summary(value)
+
+
+def _figure_data(series: Any, key: str) -> list[Any]:
+    values = series.get(key) if isinstance(series, dict) else None
+    return values if isinstance(values, list) else []
+
+
+def _same_series(actual: Any, expected: Any, atol: float, rtol: float) -> bool:
+    """Same kind, and x and y equal within tolerance (numbers) or exactly (category names)."""
+    import numpy as np
+
+    if not isinstance(actual, dict) or actual.get("kind") != expected.get("kind"):
+        return False
+    for key in ("x", "y"):
+        a, e = _figure_data(actual, key), _figure_data(expected, key)
+        if len(a) != len(e):
+            return False
+        pairs = list(zip(a, e, strict=True))
+        if any((isinstance(x, str) or isinstance(y, str)) and x != y for x, y in pairs):
+            return False  # category names must be the same names
+        numeric = [(x, y) for x, y in pairs if not isinstance(y, str)]
+        if numeric:
+            left = np.array([float(x) for x, _ in numeric])
+            right = np.array([float(y) for _, y in numeric])
+            if not np.allclose(left, right, atol=atol, rtol=rtol, equal_nan=True):
+                return False
+    return True
+
+
+_LABELS = (("title", "title"), ("xlabel", "x-axis label"), ("ylabel", "y-axis label"))
+
+
+def _figure_axes(number: int, actual: Any, expected: Any, atol: float, rtol: float) -> str | None:
+    """What axes ``number`` (from 1) lacks against the solution's, or None."""
+    if not isinstance(actual, dict):
+        return f"axes {number} could not be read"
+    for key, what in _LABELS:
+        if str(expected.get(key) or "").strip() and not str(actual.get(key) or "").strip():
+            return f"axes {number} has no {what}; give it one that says what is shown"
+    unused = [s for s in _figure_data(actual, "series")]
+    for wanted in _figure_data(expected, "series"):
+        kind = wanted.get("kind") if isinstance(wanted, dict) else None
+        match = next((s for s in unused if _same_series(s, wanted, atol, rtol)), None)
+        if match is None:
+            same_kind = any(isinstance(s, dict) and s.get("kind") == kind for s in unused)
+            if not same_kind:
+                return f"axes {number} has no {kind} plot where the exercise asks for one"
+            return f"axes {number}: no {kind} shows the data the exercise asks for (its values differ)"
+        unused.remove(match)
+    return None
+
+
+def _figure(actual: Any, expected: Any, spec: Mapping[str, Any]) -> Outcome:
+    """The solution's axes, series and labels are all in the learner's figure (extras are allowed)."""
+    from .compare import Outcome, authoring_error, plain, tolerance
+
+    atol, rtol = tolerance(spec.get("atol", 1e-6)), tolerance(spec.get("rtol", 1e-6))
+    mine, theirs = plain(actual), plain(expected)
+    if atol is None or rtol is None or not isinstance(theirs, dict):
+        return authoring_error("its figure or tolerance is not one the grader can read")
+    if not isinstance(mine, dict) or not isinstance(mine.get("axes"), list):
+        return Outcome(False, "this is not a figure's summary: pass the matplotlib figure to check()")
+    axes, wanted = mine["axes"], theirs.get("axes", [])
+    if len(axes) != len(wanted):
+        return Outcome(False, f"the figure has {len(axes)} axes; the exercise asks for {len(wanted)}")
+    for number, (a, e) in enumerate(zip(axes, wanted, strict=True), start=1):
+        problem = _figure_axes(number, a, e, atol, rtol)
+        if problem:
+            return Outcome(False, problem)
+    return Outcome(True, "the figure's plots, data and labels are the ones asked for")
+
+
+register_comparator(
+    Comparator(
+        kind="figure",
+        label="a figure with the solution's plots",
+        doc="a matplotlib figure (or axes): as many axes as the solution's, each with every plot of "
+        "the solution's (line, bar or hist, scatter, image) of the same kind and data within `atol` + "
+        "`rtol`, and a title or axis label wherever the solution has one, in any words; extra plots "
+        "and styles are free",
+        side="value",
+        options=("atol", "rtol"),
+        build=lambda name, options: {"atol": float(options["atol"]), "rtol": float(options["rtol"])},
+        compare=_figure,
+        prepare=_figure_prepare,
     )
 )
 

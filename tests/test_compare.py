@@ -294,3 +294,86 @@ def test_check_carries_exact_type_in_the_spec_it_reports(monkeypatch):
         check("t.lenient", [1.0], hint="h")
     specs = [output.data[MIME_TYPE]["spec"] for output in captured.outputs]
     assert [spec["exact_type"] for spec in specs] == [True, False]
+
+
+# --- figures: graded plots -------------------------------------------------------------------
+
+
+def _figure(draw, *, labels=True):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    draw(ax)
+    if labels:
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_title("Training")
+    plt.close(fig)
+    return fig
+
+
+def _figure_outcome(actual_fig, expected_fig, **spec):
+    from autograder.comparators import spec_for
+    from autograder.encode import encode
+    from autograder.figures import figure_summary
+
+    comparator, built = spec_for("x.plot", {"atol": 1e-6, "rtol": 1e-6, **spec}, "figure")
+    assert comparator.prepare is not None
+    return compare(encode(figure_summary(actual_fig)), encode(figure_summary(expected_fig)), built)
+
+
+def test_a_figure_passes_with_the_solutions_data_in_any_words_and_styles():
+    import numpy as np
+
+    x = np.arange(5)
+    solution = _figure(lambda ax: ax.plot(x, x**2))
+
+    def mine(ax):
+        ax.plot(list(x), [float(v) ** 2 for v in x], color="red", linestyle="--", label="train")
+        ax.axhline(3.0)  # an extra line of their own is fine
+
+    learner = _figure(mine)
+    learner.axes[0].set_xlabel("Epoch number")
+    outcome = _figure_outcome(learner, solution)
+    assert outcome.passed, outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("draw", "labels", "reason"),
+    [
+        (lambda ax: ax.plot([0, 1, 2, 3, 4], [0, 1, 4, 9, 17]), True, "axes 1: no line shows the data"),
+        (lambda ax: ax.bar([0, 1, 2, 3, 4], [0, 1, 4, 9, 16]), True, "axes 1 has no line plot where"),
+        (lambda ax: ax.plot([0, 1, 2, 3, 4], [0, 1, 4, 9, 16]), False, "axes 1 has no title"),
+    ],
+)
+def test_a_figure_fails_with_other_data_another_kind_or_no_labels(draw, labels, reason):
+    solution = _figure(lambda ax: ax.plot([0, 1, 2, 3, 4], [0, 1, 4, 9, 16]))
+    outcome = _figure_outcome(_figure(draw, labels=labels), solution)
+    assert not outcome.passed and reason in outcome.reason, outcome.reason
+    assert "16" not in outcome.reason  # never the expected data
+
+
+def test_histograms_scatter_and_axes_counts():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    data = np.random.default_rng(0).normal(size=200)
+    hist = _figure(lambda ax: ax.hist(data, bins=10))
+    assert _figure_outcome(_figure(lambda ax: ax.hist(list(data), bins=10)), hist).passed
+    assert not _figure_outcome(_figure(lambda ax: ax.hist(data, bins=12)), hist).passed
+    scatter = _figure(lambda ax: ax.scatter(data[:20], data[20:40]))
+    assert _figure_outcome(_figure(lambda ax: ax.scatter(data[:20], data[20:40], s=4)), scatter).passed
+    two, _ = plt.subplots(1, 2)
+    plt.close(two)
+    outcome = _figure_outcome(two, hist)
+    assert not outcome.passed and "the figure has 2 axes; the exercise asks for 1" in outcome.reason
+
+
+def test_check_refuses_what_is_not_a_figure_with_the_fix():
+    from autograder.figures import figure_summary
+
+    with pytest.raises(TypeError, match="needs a matplotlib Figure or Axes, got list"):
+        figure_summary([1, 2, 3])

@@ -65,7 +65,7 @@ class Reference:
 
 def _code_fingerprint() -> str:
     package = Path(__file__).resolve().parent.parent
-    report_code = ("checks.py", "comparators.py", "encode.py", "grading/reports.py")  # what shapes a report
+    report_code = ("checks.py", "comparators.py", "encode.py", "figures.py", "grading/reports.py")  # a report
     parts = [(package / name).read_bytes() for name in report_code]
     return sha256_bytes(b"\0".join(parts) + __version__.encode())[:16]
 
