@@ -522,7 +522,8 @@ def write_progress_page(settings: Settings, curriculum: Curriculum, learner: str
     records = list(iter_records(settings, learner))
     view = learner_view(curriculum, learner, records)
     view.plan = plan_view(settings, curriculum, learner, records, today=date.today())
-    view.review = review_view(settings, curriculum, learner, records, now=datetime.now(UTC))
+    queue = review_view(settings, curriculum, learner, records, now=datetime.now(UTC))
+    view.review = queue if queue.cards else None  # no cards yet: no section (LEARNING.md says how they come)
     write_bytes_atomic(path, render_progress_page(view).encode())
     return path
 

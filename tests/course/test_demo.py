@@ -41,7 +41,7 @@ def test_demo_course(tmp_path):
     bob = progress["bob"][0].assignments[0]
     assert any(g.core for g in bob.gaps) and 0 < bob.latest_score < 0.8
     # feedback for every learner and notebook, and the grades in nbgrader's own export
-    assert len(list((settings.feedback_dir).rglob("*.html"))) == 12 + 5 + 8 + 5 + 5
+    assert len(list((settings.feedback_dir).rglob("*.html"))) == 21 + 5 + 8 + 5 + 5
     page = (settings.workspaces_dir / "alice" / "progress.html").read_text()
     assert "You have completed the guide.</b>" in page and "Natural language processing track" in page
     assert "<h2>Your plan</h2><p>20 hours a week from" in page
@@ -81,7 +81,7 @@ def test_demo_course(tmp_path):
     rows = [row for row in csv.DictReader(out.open()) if row["assignment"] == "phase1-foundations"]
     scores = {row["student_id"]: float(row["score"]) for row in rows}
     # carol's default-seed answers earn nothing there: points need every parameter set
-    assert scores["alice"] == 50.0 and scores["carol"] == 0.0 and 0 < scores["bob"] < 50.0
+    assert scores["alice"] == 92.0 and scores["carol"] == 0.0 and 0 < scores["bob"] < 92.0
 
 
 def _screenshots(folder: Path, pages: list[str]) -> None:
