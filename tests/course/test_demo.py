@@ -80,8 +80,10 @@ def test_demo_course(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rows = [row for row in csv.DictReader(out.open()) if row["assignment"] == "phase1-foundations"]
     scores = {row["student_id"]: float(row["score"]) for row in rows}
-    # carol's default-seed answers earn nothing there: points need every parameter set
-    assert scores["alice"] == 92.0 and scores["carol"] == 0.0 and 0 < scores["bob"] < 92.0
+    # carol's default-seed answers earn nothing where the data depends on the seed (points need every
+    # parameter set); only her own pytest tests in 05-python-engineering, judged on the grader's suites
+    # whatever the seed, earn their 3 points
+    assert scores["alice"] == 92.0 and scores["carol"] == 3.0 and 0 < scores["bob"] < 92.0
 
 
 def _screenshots(folder: Path, pages: list[str]) -> None:
