@@ -31,7 +31,6 @@ Everything here is pure (no kernels, no files but the one read), so it is unit-t
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,24 +40,25 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from ..errors import AutograderError
+from .authored_cells import (
+    ExtraCell,
+    entry_name,
+    parse_answers,
+    parse_extra_cells,
+    parse_named_list,
+    read_yaml,
+)
+from .authored_cells import grade_id as _grade_id
 
 ALTERNATIVES_DIR = "alternatives"
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 KEYS = ("name", "why", "answers", "extra_cells")
-EXTRA_KEYS = ("after", "source")
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 EXAMPLE = "- name: loops, why: '...', answers: {<answer grade_id>: '<cell source>'}"
+_FIX_YAML = "fix the syntax there: write each cell source as a block (`key: |`) indented under its key"
 
 
 class AlternativesError(AutograderError, ValueError):
     """A malformed alternatives file; the one-line message names the file and the fix."""
-
-
-@dataclass(frozen=True)
-class ExtraCell:
-    after: str
-    """The grade_id (or cell id) of the release cell this code cell goes after."""
-    source: str
 
 
 @dataclass(frozen=True)
@@ -77,110 +77,37 @@ def alternatives_path(source_dir: Path, notebook: str) -> Path:
 
 def load_alternatives(path: Path) -> list[Alternative]:
     """Read and check one alternatives file; every mistake raises one line naming the file and fix."""
-    import yaml
-
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AlternativesError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise AlternativesError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise AlternativesError(f"{path}: not valid YAML ({_yaml_problem(exc)}); {_FIX_YAML}") from None
-    return parse_alternatives(raw, str(path))
-
-
-_FIX_YAML = "fix the syntax there: write each cell source as a block (`key: |`) indented under its key"
-
-
-def _yaml_problem(exc: Exception) -> str:
-    """The parser's complaint and where, in one line."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = str(getattr(exc, "problem", "") or "").strip() or type(exc).__name__
-    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
+    return parse_alternatives(read_yaml(path, AlternativesError, _FIX_YAML), str(path))
 
 
 def parse_alternatives(raw: Any, where: str) -> list[Alternative]:
     """The alternatives of a parsed YAML document, with a one-line error for each misfit."""
-    if not isinstance(raw, list) or not raw:
-        raise AlternativesError(
-            f"{where}: expected a non-empty YAML list of alternatives, got "
-            f"{'nothing' if raw is None else type(raw).__name__}; write entries such as: {EXAMPLE}"
-        )
-    alternatives: list[Alternative] = []
-    for index, entry in enumerate(raw, start=1):
-        alternative = _parse_entry(entry, f"{where}: alternative #{index}")
-        if any(a.name == alternative.name for a in alternatives):
-            raise AlternativesError(
-                f"{where}: alternative #{index}: the name {alternative.name!r} is used twice; "
-                "give each alternative its own name"
-            )
-        alternatives.append(alternative)
-    return alternatives
+    got = "nothing" if raw is None else type(raw).__name__
+    return parse_named_list(
+        raw,
+        where,
+        kind="alternative",
+        empty=f"expected a non-empty YAML list of alternatives, got {got}; write entries such as: {EXAMPLE}",
+        parse_entry=_parse_entry,
+        name_of=lambda a: a.name,
+        error=AlternativesError,
+        reuse_fix="; give each alternative its own name",
+    )
 
 
 def _parse_entry(entry: Any, where: str) -> Alternative:
-    if not isinstance(entry, dict):
-        raise AlternativesError(f"{where}: expected a mapping with the keys {', '.join(KEYS)}")
-    unknown = sorted(str(k) for k in entry if k not in KEYS)
-    if unknown:
-        raise AlternativesError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(KEYS)}"
-        )
-    name = entry.get("name")
-    if not isinstance(name, str) or not NAME.match(name):
-        raise AlternativesError(
-            f"{where}: `name` must be lower-case letters, digits and dashes (such as loops-and-lists), "
-            f"got {name!r}"
-        )
+    name = entry_name(entry, where, KEYS, AlternativesError, " (such as loops-and-lists)")
     where = f"{where} ({name})"
     why = entry.get("why")
     if not isinstance(why, str) or not why.strip():
         raise AlternativesError(f"{where}: `why` must say in a sentence how it differs from the solution")
-    answers = _parse_answers(entry.get("answers", {}), where)
-    extras = _parse_extras(entry.get("extra_cells", []), where)
+    answers = parse_answers(entry.get("answers", {}), where, AlternativesError)
+    extras = parse_extra_cells(entry.get("extra_cells", []), where, AlternativesError)
     if not answers and not extras:
         raise AlternativesError(
             f"{where}: it changes nothing; give `answers` (answer grade_id -> cell source) or `extra_cells`"
         )
     return Alternative(name, why.strip(), answers, extras)
-
-
-def _parse_answers(answers: Any, where: str) -> dict[str, str]:
-    fix = "`answers` maps answer-cell grade_ids to the whole cell source (`grade-id: |` then the code)"
-    if answers is None:
-        return {}
-    if not isinstance(answers, dict):
-        raise AlternativesError(f"{where}: {fix}, got {type(answers).__name__}")
-    parsed = {}
-    for grade_id, source in answers.items():
-        if not isinstance(grade_id, str) or not isinstance(source, str) or not source.strip():
-            raise AlternativesError(f"{where}: answers.{grade_id}: {fix}; this entry is not text")
-        parsed[grade_id] = source.rstrip("\n")
-    return parsed
-
-
-def _parse_extras(extras: Any, where: str) -> tuple[ExtraCell, ...]:
-    fix = "`extra_cells` is a list of {after: <grade_id or cell id>, source: <code>}"
-    if extras is None:
-        return ()
-    if not isinstance(extras, list):
-        raise AlternativesError(f"{where}: {fix}, got {type(extras).__name__}")
-    parsed = []
-    for index, extra in enumerate(extras, start=1):
-        if (
-            not isinstance(extra, dict)
-            or set(extra) != set(EXTRA_KEYS)
-            or not all(isinstance(extra[k], str) and extra[k].strip() for k in EXTRA_KEYS)
-        ):
-            raise AlternativesError(f"{where}: extra_cells #{index}: {fix}, both non-empty text")
-        parsed.append(ExtraCell(extra["after"], extra["source"].rstrip("\n")))
-    return tuple(parsed)
-
-
-def _grade_id(cell: NotebookNode) -> str | None:
-    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return grade_id
 
 
 def answer_cell_ids(nb: NotebookNode) -> list[str]:

@@ -35,7 +35,15 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from ..errors import AutograderError
-from .alternatives import NAME, ExtraCell, _parse_answers, _parse_extras, _yaml_problem
+from .authored_cells import (
+    ExtraCell,
+    entry_name,
+    parse_answers,
+    parse_extra_cells,
+    parse_named_list,
+    read_yaml,
+)
+from .authored_cells import grade_id as _grade_id
 
 MISCONCEPTIONS_DIR = "misconceptions"
 KEYS = ("name", "exercise", "answers", "message", "see", "origin", "extra_cells")
@@ -70,54 +78,26 @@ def misconceptions_path(source_dir: Path, notebook: str) -> Path:
 
 def load_misconceptions(path: Path) -> list[Misconception]:
     """The notebook's misconceptions ([] when it has no file); a malformed file raises one line."""
-    import yaml
-
     if not path.exists():
         return []
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MisconceptionsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise MisconceptionsError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise MisconceptionsError(
-            f"{path}: not valid YAML ({_yaml_problem(exc)}); write each cell source as a block (`key: |`)"
-        ) from None
-    return parse_misconceptions(raw, str(path))
+    fix = "write each cell source as a block (`key: |`)"
+    return parse_misconceptions(read_yaml(path, MisconceptionsError, fix), str(path))
 
 
 def parse_misconceptions(raw: Any, where: str) -> list[Misconception]:
-    if not isinstance(raw, list) or not raw:
-        raise MisconceptionsError(
-            f"{where}: expected a non-empty YAML list of misconceptions, such as: {EXAMPLE}"
-        )
-    found: list[Misconception] = []
-    for index, entry in enumerate(raw, start=1):
-        item = _parse_entry(entry, f"{where}: misconception #{index}")
-        if any(m.name == item.name for m in found):
-            raise MisconceptionsError(
-                f"{where}: misconception #{index}: the name {item.name!r} is used twice"
-            )
-        found.append(item)
-    return found
+    return parse_named_list(
+        raw,
+        where,
+        kind="misconception",
+        empty=f"expected a non-empty YAML list of misconceptions, such as: {EXAMPLE}",
+        parse_entry=_parse_entry,
+        name_of=lambda m: m.name,
+        error=MisconceptionsError,
+    )
 
 
 def _parse_entry(entry: Any, where: str) -> Misconception:
-    from .alternatives import AlternativesError
-
-    if not isinstance(entry, dict):
-        raise MisconceptionsError(f"{where}: expected a mapping with the keys {', '.join(KEYS)}")
-    unknown = sorted(str(k) for k in entry if k not in KEYS)
-    if unknown:
-        raise MisconceptionsError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; the keys are {', '.join(KEYS)}"
-        )
-    name = entry.get("name")
-    if not isinstance(name, str) or not NAME.match(name):
-        raise MisconceptionsError(
-            f"{where}: `name` must be lower-case letters, digits and dashes, got {name!r}"
-        )
+    name = entry_name(entry, where, KEYS, MisconceptionsError, "")
     where = f"{where} ({name})"
     exercise = entry.get("exercise")
     if not isinstance(exercise, str) or not exercise.strip():
@@ -130,11 +110,8 @@ def _parse_entry(entry: Any, where: str) -> Misconception:
         if not isinstance(value, str) or not value.strip():
             raise MisconceptionsError(f"{where}: `{key}` must be text: {_WHY[key]}")
         texts[key] = " ".join(value.split()).rstrip(".")
-    try:
-        answers = _parse_answers(entry.get("answers", {}), where)
-        extras = _parse_extras(entry.get("extra_cells", []), where)
-    except AlternativesError as exc:
-        raise MisconceptionsError(str(exc)) from None
+    answers = parse_answers(entry.get("answers", {}), where, MisconceptionsError)
+    extras = parse_extra_cells(entry.get("extra_cells", []), where, MisconceptionsError)
     if not answers and not extras:
         raise MisconceptionsError(
             f"{where}: it changes nothing; give `answers` (answer grade_id -> cell source)"
@@ -149,11 +126,6 @@ _WHY = {
     "see": "where the notebook shows the right way (a worked example's heading)",
     "origin": "where the mistake comes from: our graded submissions, a course forum, a textbook",
 }
-
-
-def _grade_id(cell: NotebookNode) -> str | None:
-    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return grade_id
 
 
 def target_problems(items: list[Misconception], source: NotebookNode) -> list[str]:
