@@ -389,6 +389,17 @@ def _same_series(actual: Any, expected: Any, atol: float, rtol: float) -> bool:
     return True
 
 
+def _merged_bars(bars: list[dict[str, Any]]) -> dict[str, Any]:
+    """Bars drawn one ``bar()`` call at a time (to colour each, say) as one bar plot, by position."""
+    pairs = sorted(
+        (x, y)
+        for s in bars
+        for x, y in zip(_figure_data(s, "x"), _figure_data(s, "y"), strict=False)
+        if isinstance(x, int | float)
+    )
+    return {"kind": "bar", "x": [x for x, _ in pairs], "y": [y for _, y in pairs]}
+
+
 _LABELS = (("title", "title"), ("xlabel", "x-axis label"), ("ylabel", "y-axis label"))
 
 
@@ -403,6 +414,11 @@ def _figure_axes(number: int, actual: Any, expected: Any, atol: float, rtol: flo
     for wanted in _figure_data(expected, "series"):
         kind = wanted.get("kind") if isinstance(wanted, dict) else None
         match = next((s for s in unused if _same_series(s, wanted, atol, rtol)), None)
+        if match is None and kind == "bar":
+            bars = [s for s in unused if isinstance(s, dict) and s.get("kind") == "bar"]
+            if len(bars) > 1 and _same_series(_merged_bars(bars), wanted, atol, rtol):
+                unused = [s for s in unused if not any(s is b for b in bars)]
+                continue
         if match is None:
             same_kind = any(isinstance(s, dict) and s.get("kind") == kind for s in unused)
             if not same_kind:

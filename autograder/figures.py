@@ -2,7 +2,8 @@
 
 Runs in the learner's kernel (``check(name, fig, kind="figure")`` calls it before encoding),
 so it only reads the figure: per axes its title and axis labels and, per plotted thing, its
-kind and data: lines (``plot``), bars (``bar``, ``hist``), points (``scatter``) and images
+kind and data: lines (``plot``), bars (``bar``, ``barh``, ``hist``; a horizontal bar is the
+same bar on its side), points (``scatter``, or ``plot`` with markers and no line) and images
 (``imshow``). The grader compares the summary with the solution's on its own side
 (``comparators._figure``): same number of axes, every series of the solution's drawn
 with the same kind and data, and a label wherever the solution has one, in any words.
@@ -43,13 +44,29 @@ def _axes_of(value: Any) -> list[Any]:
     )
 
 
+def _markers_only(line: Any) -> bool:
+    """``plot(x, y, "o")`` draws points without a line: a scatter plot by another call."""
+    no_line = str(line.get_linestyle()).lower() in ("none", "", " ")
+    return no_line and str(line.get_marker()).lower() not in ("none", "", " ")
+
+
 def _series(ax: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for line in ax.get_lines():
-        found.append({"kind": "line", "x": _values(line.get_xdata()), "y": _values(line.get_ydata())})
+        kind = "scatter" if _markers_only(line) else "line"
+        found.append({"kind": kind, "x": _values(line.get_xdata()), "y": _values(line.get_ydata())})
     for container in getattr(ax, "containers", []):
         patches = [p for p in container if hasattr(p, "get_height")]
-        if patches:
+        if patches and getattr(container, "orientation", None) == "horizontal":
+            # barh: the same bars on their side, so position and length swap axes
+            found.append(
+                {
+                    "kind": "bar",
+                    "x": _values(p.get_y() + p.get_height() / 2 for p in patches),
+                    "y": _values(p.get_width() for p in patches),
+                }
+            )
+        elif patches:
             found.append(
                 {
                     "kind": "bar",

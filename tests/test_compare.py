@@ -366,10 +366,30 @@ def test_histograms_scatter_and_axes_counts():
     assert not _figure_outcome(_figure(lambda ax: ax.hist(data, bins=12)), hist).passed
     scatter = _figure(lambda ax: ax.scatter(data[:20], data[20:40]))
     assert _figure_outcome(_figure(lambda ax: ax.scatter(data[:20], data[20:40], s=4)), scatter).passed
+    assert _figure_outcome(_figure(lambda ax: ax.plot(data[:20], data[20:40], "o")), scatter).passed
+    assert not _figure_outcome(_figure(lambda ax: ax.plot(data[:20], data[20:40], "o-")), scatter).passed
     two, _ = plt.subplots(1, 2)
     plt.close(two)
     outcome = _figure_outcome(two, hist)
     assert not outcome.passed and "the figure has 2 axes; the exercise asks for 1" in outcome.reason
+
+
+def test_bars_count_the_same_standing_or_lying_in_the_same_order():
+    values = [5.0, 3.0, 2.5]
+    standing = _figure(lambda ax: ax.bar(["b", "a", "c"], values))
+    lying = _figure(lambda ax: ax.barh(["b", "a", "c"], values))
+    assert _figure_outcome(lying, standing).passed
+    assert _figure_outcome(standing, lying).passed
+    reordered = _figure(lambda ax: ax.barh(["a", "b", "c"], [3.0, 5.0, 2.5]))
+    assert not _figure_outcome(reordered, standing).passed
+
+    def one_at_a_time(ax):
+        for position, value in enumerate(values):
+            ax.bar(position, value, color=f"C{position}")
+
+    assert _figure_outcome(_figure(one_at_a_time), standing).passed
+    shuffled = _figure(lambda ax: [ax.bar(p, values[::-1][p]) for p in range(3)])
+    assert not _figure_outcome(shuffled, standing).passed
 
 
 def test_check_refuses_what_is_not_a_figure_with_the_fix():
