@@ -77,7 +77,9 @@ def test_the_tiers_come_from_at_least_five_kinds_of_honest_work():
     for tier in tiers.TIERS:
         for variant in VARIANTS:
             seeds = {r["seed"] for r in RECORD["runs"] if r["tier"] == tier and r["variant"] == variant}
-            assert len(seeds) >= 3, f"the {tier} tier's honest work on variant {variant} ran under too few seeds"
+            assert len(seeds) >= 3, (
+                f"the {tier} tier's honest work on variant {variant} ran under too few seeds"
+            )
 
 
 def test_every_variant_is_measured_under_the_seeds_that_read_it():

@@ -112,6 +112,7 @@ def seeds_for(variant: int) -> list[int]:
         extra += len(VARIANTS)
     return chosen
 
+
 CATEGORICAL = ["plan", "contract", "payment_method", "region"]
 NUMERIC = [
     "tenure_months",
@@ -632,9 +633,7 @@ def notebook_thresholds(path: Path = NOTEBOOK) -> dict[str, float]:
     return found
 
 
-def build_record(
-    datas: list[Data], runs: list[Run], log: Callable[[str], None] = print
-) -> dict[str, Any]:
+def build_record(datas: list[Data], runs: list[Run], log: Callable[[str], None] = print) -> dict[str, Any]:
     """Everything the test needs to re-derive the thresholds without refitting a model."""
     rows = [r.__dict__ for r in runs]
     counts = {d.variant: d.counts for d in datas}
@@ -681,12 +680,13 @@ def _blend_or_predict(approach: Approach, run: Run, data: Data) -> np.ndarray:
 def report(record: dict[str, Any], log: Callable[[str], None] = print) -> None:
     """Print the spread per approach, the tiers and the notebook's current thresholds."""
     log("")
-    log(f"{'approach':32s} {'tier':9s} {'runs':>4s} {'lowest':>7s} {'median':>7s} {'highest':>7s}  lowest by variant")
+    header = f"{'approach':32s} {'tier':9s} {'runs':>4s} {'lowest':>7s} {'median':>7s} {'highest':>7s}"
+    log(f"{header}  lowest by variant")
     for approach in APPROACHES:
         scores = [r["auc"] for r in record["runs"] if r["approach"] == approach.name]
+        mine = [r for r in record["runs"] if r["approach"] == approach.name]
         by_variant = " ".join(
-            f"{min(r['auc'] for r in record['runs'] if r['approach'] == approach.name and r['variant'] == v.number):.4f}"
-            for v in VARIANTS
+            f"{min(r['auc'] for r in mine if r['variant'] == v.number):.4f}" for v in VARIANTS
         )
         log(
             f"{approach.name:32s} {approach.tier or '-':9s} {len(scores):4d} {min(scores):7.4f} "
