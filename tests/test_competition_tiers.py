@@ -1,4 +1,4 @@
-"""The competition's leaderboard tiers grade skill, not noise (issue 12, item 12).
+"""The competition's leaderboard tiers grade skill, not noise (issue 12, item 12), on every data variant.
 
 One test AUC is a noisy number (its standard error was about 0.011 on 2500 test rows), so a
 tier set just under the reference's own score fails honest work of the same kind by chance.
@@ -8,6 +8,11 @@ or more below the lowest score honest work of its kind reached, and the lowest t
 lies out of reach of a constant or a random prediction. So that the tiers also separate
 kinds of work, the test set is large (20000 rows, a standard error near 0.004): a plain
 logistic regression on the raw columns reaches the baseline tier, not the strong one.
+
+The competition has several data variants (tools/make_competition_data.py; the notebook reads
+variant ``seed % 3``, the default seed variant 0, the leaderboard's): one threshold per tier
+holds for all of them, so every bound below is taken over every variant, each with its own
+counts of churners and stayers.
 """
 
 from __future__ import annotations
@@ -46,8 +51,18 @@ THRESHOLDS = tiers.notebook_thresholds()
 FIX = "Run .venv/bin/python tools/competition_tiers.py --write and copy its thresholds into the notebook."
 
 
-def _labels() -> np.ndarray:
-    return pd.read_csv(tiers.LABELS).sort_values("id")["target"].to_numpy()
+VARIANTS = [v.number for v in tiers.VARIANTS]
+
+
+def _labels(variant: int = 0) -> np.ndarray:
+    path = tiers.HIDDEN_DIR / tiers.VARIANTS[variant].labels_file
+    return pd.read_csv(path).sort_values("id")["target"].to_numpy()
+
+
+def _counts(variant: int) -> tuple[int, int]:
+    """(positives, negatives) of one variant's test labels, as recorded."""
+    v = RECORD["variants"][str(variant)]
+    return v["positives"], v["negatives"]
 
 
 def test_the_notebook_has_one_threshold_per_tier():
@@ -60,23 +75,40 @@ def test_the_tiers_come_from_at_least_five_kinds_of_honest_work():
     kinds = {r["approach"] for r in RECORD["runs"] if r["tier"] in tiers.TIERS}
     assert len(kinds) >= 5, kinds
     for tier in tiers.TIERS:
-        seeds = {r["seed"] for r in RECORD["runs"] if r["tier"] == tier}
-        assert len(seeds) >= 3, f"the {tier} tier's honest work ran under too few seeds: {seeds}"
+        for variant in VARIANTS:
+            seeds = {r["seed"] for r in RECORD["runs"] if r["tier"] == tier and r["variant"] == variant}
+            assert len(seeds) >= 3, (
+                f"the {tier} tier's honest work on variant {variant} ran under too few seeds"
+            )
+
+
+def test_every_variant_is_measured_under_the_seeds_that_read_it():
+    """The notebook reads variant ``seed % 3``: each variant's runs use seeds that pick it, among
+    them the default seed (variant 0) and ``autograder check``'s seeds 1000 and 1001."""
+    assert len(VARIANTS) == 3 and tiers.variant_of(0) == 0
+    for run in RECORD["runs"]:
+        assert tiers.variant_of(run["seed"]) == run["variant"], run
+    seeds = {r["seed"] for r in RECORD["runs"]}
+    assert {0, 1000, 1001} <= seeds
+    for variant in VARIANTS:
+        kinds = {r["approach"] for r in RECORD["runs"] if r["variant"] == variant}
+        assert kinds == {a.name for a in tiers.APPROACHES}, f"variant {variant} lacks some approaches"
 
 
 @pytest.mark.parametrize("tier", tiers.TIERS)
 def test_every_tier_sits_two_standard_errors_below_honest_work(tier):
-    honest = [r["auc"] for r in RECORD["runs"] if tiers.tier_rank(r["tier"]) >= tiers.tier_rank(tier)]
-    lower = min(honest)
-    se = max(
-        tiers.hanley_mcneil_se(lower, RECORD["positives"], RECORD["negatives"]),
-        RECORD["bootstrap_se"][tier],
-    )
-    highest_fair = lower - 2.0 * se
-    assert THRESHOLDS[tier] <= highest_fair + 1e-12, (
-        f"the {tier} tier's threshold {THRESHOLDS[tier]} lies above the lowest honest score {lower:.4f} "
-        f"minus two standard errors ({2 * se:.4f}): honest work of this kind fails it by noise. {FIX}"
-    )
+    honest = [r for r in RECORD["runs"] if tiers.tier_rank(r["tier"]) >= tiers.tier_rank(tier)]
+    for variant in VARIANTS:  # on every variant, with that variant's own counts
+        lower = min(r["auc"] for r in honest if r["variant"] == variant)
+        se = tiers.hanley_mcneil_se(lower, *_counts(variant))
+        if variant == RECORD["tiers"][tier]["binding_variant"]:
+            se = max(se, RECORD["bootstrap_se"][tier])
+        highest_fair = lower - 2.0 * se
+        assert THRESHOLDS[tier] <= highest_fair + 1e-12, (
+            f"the {tier} tier's threshold {THRESHOLDS[tier]} lies above the lowest honest score on variant "
+            f"{variant}, {lower:.4f}, minus two standard errors ({2 * se:.4f}): honest work of this kind "
+            f"fails it by noise. {FIX}"
+        )
 
 
 def test_the_two_standard_error_estimators_agree():
@@ -96,18 +128,20 @@ def test_the_test_set_is_large_enough_for_tiers_a_hundredth_apart():
 
 
 def _logistic_raw_best() -> float:
-    """The best recorded test AUC of a plain logistic regression on the raw columns, any setting."""
-    scores = [r["auc"] for r in RECORD["runs"] if r["approach"] == "logistic-raw"]
-    assert scores, "the record has no logistic-raw runs"
-    return max(scores)
+    """The best recorded test AUC of a plain logistic regression on the raw columns, any setting
+    and any variant, and that variant."""
+    runs = [r for r in RECORD["runs"] if r["approach"] == "logistic-raw"]
+    assert runs, "the record has no logistic-raw runs"
+    best = max(runs, key=lambda r: r["auc"])
+    return best["auc"], best["variant"]
 
 
 def test_a_plain_logistic_regression_on_the_raw_columns_reaches_the_baseline_tier_only():
     """The tier table promises good to a tuned tree ensemble and strong to the engineered features
     with one: the raw-column logistic baseline of exercise 3 earns neither, and misses strong by
     two standard errors or more, so that a slightly different logistic pipeline misses it too."""
-    best = _logistic_raw_best()
-    se = tiers.hanley_mcneil_se(best, RECORD["positives"], RECORD["negatives"])
+    best, variant = _logistic_raw_best()
+    se = tiers.hanley_mcneil_se(best, *_counts(variant))
     assert THRESHOLDS["baseline"] <= best
     assert best < THRESHOLDS["good"], (
         f"a plain logistic regression on the raw columns scores {best:.4f} and reaches the good tier "
@@ -120,8 +154,9 @@ def test_a_plain_logistic_regression_on_the_raw_columns_reaches_the_baseline_tie
     )
 
 
-def test_a_constant_or_random_prediction_earns_no_tier():
-    labels = _labels()
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_constant_or_random_prediction_earns_no_tier(variant):
+    labels = _labels(variant)
     baseline = THRESHOLDS["baseline"]
     assert metric_value("roc_auc", np.full(len(labels), 0.5), labels) < baseline
     positives = int(labels.sum())
@@ -134,21 +169,61 @@ def test_a_constant_or_random_prediction_earns_no_tier():
     assert best_random < baseline
 
 
-def test_a_one_column_rule_earns_no_tier():
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_one_column_rule_earns_no_tier(variant):
     """The worked example's kind of score (one raw column, either sign) stays below the baseline."""
-    best = tiers.one_column_rules(tiers.load_data())
-    assert best == pytest.approx(RECORD["floors"]["one_column_rule"])
-    margin = 2.0 * tiers.hanley_mcneil_se(best, RECORD["positives"], RECORD["negatives"])
+    best = tiers.one_column_rules(tiers.load_data(variant))
+    assert best == pytest.approx(RECORD["variants"][str(variant)]["floors"]["one_column_rule"])
+    margin = 2.0 * tiers.hanley_mcneil_se(best, *_counts(variant))
     assert THRESHOLDS["baseline"] >= best + margin, (
-        f"a single raw column ranks the test set with AUC {best:.4f}; the baseline tier "
+        f"a single raw column ranks variant {variant}'s test set with AUC {best:.4f}; the baseline tier "
         f"({THRESHOLDS['baseline']}) must lie two standard errors above it"
     )
 
 
 def test_the_record_was_measured_on_todays_data():
-    assert RECORD["data"] == tiers.data_hashes(), f"the competition data changed since the record. {FIX}"
-    labels = _labels()
-    assert (RECORD["positives"], RECORD["negatives"]) == (int(labels.sum()), int((labels == 0).sum()))
+    """Every variant's train, test and label files, by hash, and its label counts."""
+    hashes = tiers.data_hashes()
+    assert len(hashes) == 3 * len(VARIANTS), sorted(hashes)
+    assert RECORD["data"] == hashes, f"the competition data changed since the record. {FIX}"
+    for variant in VARIANTS:
+        labels = _labels(variant)
+        assert _counts(variant) == (int(labels.sum()), int((labels == 0).sum())), variant
+
+
+def test_variant_0_is_the_original_data_the_leaderboard_ranks():
+    """The default seed reads variant 0, whose files keep the names (and bytes) the leaderboard
+    and every earlier record knew; the manifest's labels file is variant 0's."""
+    v0 = tiers.VARIANTS[0]
+    assert (v0.train_file, v0.test_file, v0.labels_file) == (
+        "competition_train.csv",
+        "competition_test.csv",
+        "competition_test_labels.csv",
+    )
+    competition = load_curriculum(REPO).assignment("phase2-ml-dl").competition
+    assert competition is not None and competition.labels == v0.labels_file
+
+
+def test_the_variants_differ_and_share_one_layout():
+    """Same columns, sizes and id ranges (code for one runs on all); different rows and labels."""
+    frames = [tiers.load_data(v) for v in VARIANTS]
+    for data in frames[1:]:
+        assert list(data.train.columns) == list(frames[0].train.columns)
+        assert list(data.test.columns) == list(frames[0].test.columns)
+        assert (len(data.train), len(data.test)) == (len(frames[0].train), len(frames[0].test))
+        assert not data.train.drop(columns="id").equals(frames[0].train.drop(columns="id"))
+        assert set(data.train["plan"]) == set(frames[0].train["plan"])
+
+
+def test_the_notebook_reads_every_variant_by_seed():
+    """The setup cell lists every variant's files, in order, and picks ``seed % len(...)``;
+    every hidden tier test reads the labels of the same variant."""
+    cells = json.loads(tiers.NOTEBOOK.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for v in tiers.VARIANTS:
+        assert f'"data/{v.train_file}"' in code and f'"data/{v.test_file}"' in code, v
+    assert "variant = seed % len(VARIANT_FILES)" in code
+    assert code.count('labels_name = "competition_test_labels" + ("", "_v1", "_v2")[seed % 3] + ".csv"') == 3
 
 
 def test_the_leaderboard_ranks_a_tier_check_of_the_competition_notebook():
@@ -161,16 +236,18 @@ def test_the_leaderboard_ranks_a_tier_check_of_the_competition_notebook():
 
 @pytest.mark.slow
 def test_the_record_reproduces():
-    """Refit the first setting of every model at the default seed: the same AUCs as recorded."""
-    data = tiers.load_data()
-    singles = [a for a in tiers.APPROACHES if not a.blend]
-    with tiers.single_threaded():
-        runs = tiers.measure(
-            data, [replace_settings(a) for a in singles], [0], with_cv=False, log=lambda _: None
-        )
+    """Refit the first setting of every model on every variant: the same AUCs as recorded."""
     recorded = {(r["approach"], r["settings"], r["seed"]): r["auc"] for r in RECORD["runs"]}
-    for run in runs:
-        assert run.auc == pytest.approx(recorded[run.approach, run.settings, 0], abs=1e-9), run
+    singles = [a for a in tiers.APPROACHES if not a.blend]
+    for variant in VARIANTS:  # each variant under the first seed that reads it
+        data = tiers.load_data(variant)
+        seed = tiers.seeds_for(variant)[0]
+        with tiers.single_threaded():
+            runs = tiers.measure(
+                data, [replace_settings(a) for a in singles], [seed], with_cv=False, log=lambda _: None
+            )
+        for run in runs:
+            assert run.auc == pytest.approx(recorded[run.approach, run.settings, seed], abs=1e-9), run
 
 
 def replace_settings(approach):

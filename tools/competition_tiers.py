@@ -2,6 +2,8 @@
 
 The competition notebook (``solutions/phase2-ml-dl/04-competition.ipynb``) gives points for
 three tiers of test ROC AUC against the hidden labels: *baseline*, *good* and *strong*.
+The notebook reads one of three data variants (``seed % 3``; tools/make_competition_data.py),
+and one threshold per tier serves them all, so everything below runs on every variant.
 One test AUC is a noisy number (its standard error is about 0.004 on the 20000 test rows,
 and was 0.011 when the test set had 2500), so a threshold just under the reference's own
 score grades noise: honest work of the same kind misses it by chance. This tool sets every
@@ -11,23 +13,24 @@ tier from what honest work reaches instead:
    random forest, scikit-learn's gradient boosting, ``HistGradientBoostingClassifier``,
    with and without the engineered features of exercise 5, and blends), each under a few
    hyper-parameter settings a learner could pick by cross-validation and under the seeds
-   the grader uses (the notebook's default, the ``autograder check`` seeds, and seeds
-   drawn as ``autograder grade`` draws them), and scores each on the hidden test labels
-   with the grader's own metric (``autograder.compare.metric_value``).
+   the grader uses that read each variant (the notebook's default, the ``autograder check``
+   seeds 1000 and 1001, and seeds drawn as ``autograder grade`` draws them, topped up to
+   three per variant), and scores each on that variant's hidden test labels with the
+   grader's own metric (``autograder.compare.metric_value``).
 2. Each solution has a *tier*: the highest tier its kind of work is meant to reach, as the
    notebook's tier table says (a sound model on the raw columns: baseline; a tuned tree
    ensemble: good; the engineered features with a tuned tree ensemble, alone or blended
    with a second model: strong). A tier's honest lower bound is the lowest score of every
-   run at that tier or above.
+   run at that tier or above, on any variant.
 3. The standard error of that AUC is the larger of two estimators: Hanley and McNeil's
    (1982) closed form, and a stratified bootstrap of the test rows (2000 resamples, fixed
    seed). The recommended threshold is ``lower bound - 2 SE``, rounded *down* to three
-   decimals, so an honest solution of that kind fails the tier by noise with a probability
+   decimals, so an honest solution on any variant of that kind fails the tier by noise with a probability
    of about 2 % at worst.
 4. A tier must still mean something: a constant prediction scores 0.5 and a random one
    0.5 +- SE0 (the standard error of the AUC under the null, Hanley-McNeil at 0.5), so the
    baseline tier must lie above ``0.5 + 4 SE0``; and it must lie above the best one-column
-   rule (the worked example's kind of score) plus two standard errors.
+   rule (the worked example's kind of score) plus two standard errors, on every variant.
 5. The margin is fair but wide: tiers only separate kinds of work whose scores differ by
    more than about two standard errors. That is why the test set has 20000 rows
    (tools/make_competition_data.py): a plain logistic regression on the raw columns
@@ -70,8 +73,13 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the grade
 from autograder.compare import metric_value  # noqa: E402
 from autograder.grading.grade import draw_seeds  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+from make_competition_data import VARIANTS  # noqa: E402
+
 DATA_DIR = ROOT / "solutions" / "phase2-ml-dl" / "data"
-LABELS = ROOT / "hidden" / "phase2-ml-dl" / "competition_test_labels.csv"
+HIDDEN_DIR = ROOT / "hidden" / "phase2-ml-dl"
+LABELS = HIDDEN_DIR / "competition_test_labels.csv"
+"""Variant 0's hidden labels: the default seed's, the leaderboard's."""
 NOTEBOOK = ROOT / "solutions" / "phase2-ml-dl" / "04-competition.ipynb"
 RECORD = ROOT / "tools" / "competition_tiers.json"
 
@@ -86,6 +94,24 @@ BOOTSTRAP_SEED = 12
 SEEDS = (0, 1000, 1001, *draw_seeds(3, random.Random(2024)))
 """The default seed, the seeds ``autograder check`` runs (default + 1000 + i) and three
 seeds drawn the way ``autograder grade`` draws them."""
+SEEDS_PER_VARIANT = 3
+
+
+def variant_of(seed: int) -> int:
+    """The data variant the notebook reads under ``seed`` (its setup cell: ``seed % 3``)."""
+    return seed % len(VARIANTS)
+
+
+def seeds_for(variant: int) -> list[int]:
+    """The seeds of ``SEEDS`` that read ``variant``, topped up with ``variant + 3 j`` to three."""
+    chosen = [s for s in SEEDS if variant_of(s) == variant]
+    extra = variant + len(VARIANTS)
+    while len(chosen) < SEEDS_PER_VARIANT:
+        if extra not in chosen:
+            chosen.append(extra)
+        extra += len(VARIANTS)
+    return chosen
+
 
 CATEGORICAL = ["plan", "contract", "payment_method", "region"]
 NUMERIC = [
@@ -111,12 +137,13 @@ def add_features(df: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Data:
-    """The competition's training rows and the test rows in id order, with their labels."""
+    """One variant's training rows and test rows in id order, with their labels."""
 
     train: pd.DataFrame
     test: pd.DataFrame
     y: np.ndarray
     labels: np.ndarray
+    variant: int = 0
 
     @property
     def counts(self) -> tuple[int, int]:
@@ -125,20 +152,30 @@ class Data:
         return positives, len(self.labels) - positives
 
 
-def load_data() -> Data:
-    """Read the committed data and the hidden labels (instructor side only)."""
-    train = pd.read_csv(DATA_DIR / "competition_train.csv")
-    test = pd.read_csv(DATA_DIR / "competition_test.csv").sort_values("id").reset_index(drop=True)
-    labels = pd.read_csv(LABELS).sort_values("id")
+def load_data(variant: int = 0) -> Data:
+    """Read one variant's committed data and its hidden labels (instructor side only)."""
+    files = VARIANTS[variant]
+    train = pd.read_csv(DATA_DIR / files.train_file)
+    test = pd.read_csv(DATA_DIR / files.test_file).sort_values("id").reset_index(drop=True)
+    labels_path = HIDDEN_DIR / files.labels_file
+    labels = pd.read_csv(labels_path).sort_values("id")
     if not np.array_equal(labels["id"].to_numpy(), test["id"].to_numpy()):
-        raise SystemExit(f"{LABELS} does not label the rows of the test set; regenerate both together")
-    return Data(train, test, train["target"].to_numpy(), labels["target"].to_numpy())
+        raise SystemExit(f"{labels_path} does not label the rows of the test set; regenerate both together")
+    return Data(train, test, train["target"].to_numpy(), labels["target"].to_numpy(), variant)
+
+
+def data_files() -> list[Path]:
+    """Every variant's train, test and hidden label files."""
+    return [
+        folder / name
+        for v in VARIANTS
+        for folder, name in ((DATA_DIR, v.train_file), (DATA_DIR, v.test_file), (HIDDEN_DIR, v.labels_file))
+    ]
 
 
 def data_hashes() -> dict[str, str]:
-    """SHA-256 of each file the scores depend on, so that a stale record is detected."""
-    files = [DATA_DIR / "competition_train.csv", DATA_DIR / "competition_test.csv", LABELS]
-    return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    """SHA-256 of each file the scores depend on (every variant's), so that a stale record is detected."""
+    return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest() for p in data_files()}
 
 
 # --------------------------------------------------------------------------- models
@@ -400,6 +437,7 @@ class Run:
     seed: int
     auc: float
     cv_auc: float | None = None
+    variant: int = 0
 
 
 def _predict(approach: Approach, settings: dict[str, Any], seed: int, data: Data) -> np.ndarray:
@@ -424,14 +462,15 @@ def _cv_auc(approach: Approach, settings: dict[str, Any], data: Data) -> float:
 def measure(
     data: Data,
     approaches: Iterable[Approach] = APPROACHES,
-    seeds: Iterable[int] = SEEDS,
+    seeds: Iterable[int] | None = None,
     *,
     with_cv: bool = True,
     log: Callable[[str], None] = print,
 ) -> list[Run]:
     """Score every approach under every setting and seed (one run for unseeded ones)."""
     approaches = list(approaches)
-    seeds = list(seeds)
+    seeds = list(seeds) if seeds is not None else seeds_for(data.variant)
+    v = data.variant
     by_name = {a.name: a for a in approaches}
     predictions: dict[tuple[str, int], np.ndarray] = {}  # first setting of each model, for blends
     runs: list[Run] = []
@@ -443,7 +482,9 @@ def measure(
                     predictions.get((p.name, seed), predictions.get((p.name, seeds[0]))) for p in parts
                 )
                 auc = metric_value("roc_auc", blended / len(parts), data.labels)
-                runs.append(Run(approach.name, approach.tier, "first settings of each, averaged", seed, auc))
+                runs.append(
+                    Run(approach.name, approach.tier, "first settings of each, averaged", seed, auc, None, v)
+                )
             log(f"{approach.name:32s} {min(r.auc for r in runs if r.approach == approach.name):.4f} (lowest)")
             continue
         for index, settings in enumerate(approach.settings):
@@ -454,9 +495,9 @@ def measure(
                 if index == 0:
                     predictions[approach.name, seed] = probabilities
                 auc = metric_value("roc_auc", probabilities, data.labels)
-                runs.append(Run(approach.name, approach.tier, _label(settings), seed, auc, cv))
+                runs.append(Run(approach.name, approach.tier, _label(settings), seed, auc, cv, v))
                 log(
-                    f"{approach.name:32s} {_label(settings):55s} seed {seed:>10d}  test AUC {auc:.4f}"
+                    f"v{v} {approach.name:32s} {_label(settings):55s} seed {seed:>10d}  test AUC {auc:.4f}"
                     + (f"  CV {cv:.4f}" if cv is not None else "")
                     + f"  ({time.perf_counter() - started:.1f} s)"
                 )
@@ -505,25 +546,36 @@ def floor3(value: float) -> float:
     return math.floor(value * 1000.0 + 1e-9) / 1000.0
 
 
-def recommend(
-    runs: list[dict[str, Any]], counts: tuple[int, int], bootstrap: dict[str, float]
-) -> dict[str, Any]:
-    """Per tier: the honest lower bound, its SE and the highest threshold two SE below it.
+def run_label(run: dict[str, Any]) -> str:
+    """How a run is named in the record: approach, settings, variant and seed."""
+    return f"{run['approach']} ({run['settings']}, variant {run['variant']}, seed {run['seed']})"
 
-    ``bootstrap`` maps a tier to the bootstrap SE of its binding run; the SE used is the
-    larger of that and Hanley-McNeil's, so the margin holds under either estimator.
+
+def recommend(
+    runs: list[dict[str, Any]], counts: dict[int, tuple[int, int]], bootstrap: dict[str, float]
+) -> dict[str, Any]:
+    """Per tier: the honest lower bound over every variant, its SE and the highest threshold
+    two SE below it.
+
+    ``counts`` maps a variant to its (positives, negatives); ``bootstrap`` maps a tier to the
+    bootstrap SE of its binding run; the SE used is the larger of that and Hanley-McNeil's
+    (on the binding run's variant), so the margin holds under either estimator.
     """
     out: dict[str, Any] = {}
     for tier in TIERS:
         honest = [r for r in runs if tier_rank(r["tier"]) >= tier_rank(tier)]
         lowest = min(honest, key=lambda r: r["auc"])
         scores = [r["auc"] for r in honest]
-        se_hm = hanley_mcneil_se(lowest["auc"], *counts)
+        se_hm = hanley_mcneil_se(lowest["auc"], *counts[lowest["variant"]])
         se = max(se_hm, bootstrap.get(tier, 0.0))
         out[tier] = {
             "runs": len(honest),
             "lower_bound": lowest["auc"],
-            "binding_run": f"{lowest['approach']} ({lowest['settings']}, seed {lowest['seed']})",
+            "binding_variant": lowest["variant"],
+            "binding_run": run_label(lowest),
+            "lowest_by_variant": {
+                str(v.number): min(r["auc"] for r in honest if r["variant"] == v.number) for v in VARIANTS
+            },
             "median": float(np.median(scores)),
             "highest": max(scores),
             "se_hanley_mcneil": se_hm,
@@ -581,33 +633,38 @@ def notebook_thresholds(path: Path = NOTEBOOK) -> dict[str, float]:
     return found
 
 
-def build_record(data: Data, runs: list[Run], log: Callable[[str], None] = print) -> dict[str, Any]:
+def build_record(datas: list[Data], runs: list[Run], log: Callable[[str], None] = print) -> dict[str, Any]:
     """Everything the test needs to re-derive the thresholds without refitting a model."""
     rows = [r.__dict__ for r in runs]
-    draft = recommend(rows, data.counts, {})
+    counts = {d.variant: d.counts for d in datas}
+    draft = recommend(rows, counts, {})
     bootstrap: dict[str, float] = {}
     for tier in TIERS:  # the bootstrap SE of each tier's binding run, refitted once
-        run = next(
-            r for r in runs if f"{r.approach} ({r.settings}, seed {r.seed})" == draft[tier]["binding_run"]
-        )
+        run = next(r for r in runs if run_label(r.__dict__) == draft[tier]["binding_run"])
         approach = next(a for a in APPROACHES if a.name == run.approach)
+        data = datas[run.variant]
         predictions = _blend_or_predict(approach, run, data)
         bootstrap[tier] = bootstrap_se(predictions, data.labels)
         log(f"bootstrap SE of the {tier} tier's binding run: {bootstrap[tier]:.4f}")
-    positives, negatives = data.counts
     return {
-        "about": "Honest test AUCs of the phase-2 competition, by tools/competition_tiers.py --write.",
+        "about": "Honest test AUCs of the phase-2 competition on every data variant, "
+        "by tools/competition_tiers.py --write.",
         "data": data_hashes(),
-        "positives": positives,
-        "negatives": negatives,
-        "seeds": list(SEEDS),
+        "variants": {
+            str(d.variant): {
+                "positives": d.counts[0],
+                "negatives": d.counts[1],
+                "seeds": seeds_for(d.variant),
+                "floors": floors(d),
+            }
+            for d in datas
+        },
         "margin_se": MARGIN_SE,
         "se_estimator": "max(Hanley-McNeil 1982, stratified bootstrap of the test rows, "
         f"{BOOTSTRAP_RESAMPLES} resamples)",
         "runs": rows,
         "bootstrap_se": bootstrap,
-        "tiers": recommend(rows, data.counts, bootstrap),
-        "floors": floors(data),
+        "tiers": recommend(rows, counts, bootstrap),
     }
 
 
@@ -623,12 +680,17 @@ def _blend_or_predict(approach: Approach, run: Run, data: Data) -> np.ndarray:
 def report(record: dict[str, Any], log: Callable[[str], None] = print) -> None:
     """Print the spread per approach, the tiers and the notebook's current thresholds."""
     log("")
-    log(f"{'approach':32s} {'tier':9s} {'runs':>4s} {'lowest':>7s} {'median':>7s} {'highest':>7s}")
+    header = f"{'approach':32s} {'tier':9s} {'runs':>4s} {'lowest':>7s} {'median':>7s} {'highest':>7s}"
+    log(f"{header}  lowest by variant")
     for approach in APPROACHES:
         scores = [r["auc"] for r in record["runs"] if r["approach"] == approach.name]
+        mine = [r for r in record["runs"] if r["approach"] == approach.name]
+        by_variant = " ".join(
+            f"{min(r['auc'] for r in mine if r['variant'] == v.number):.4f}" for v in VARIANTS
+        )
         log(
             f"{approach.name:32s} {approach.tier or '-':9s} {len(scores):4d} {min(scores):7.4f} "
-            f"{float(np.median(scores)):7.4f} {max(scores):7.4f}"
+            f"{float(np.median(scores)):7.4f} {max(scores):7.4f}  {by_variant}"
         )
     log("")
     current = notebook_thresholds()
@@ -638,12 +700,13 @@ def report(record: dict[str, Any], log: Callable[[str], None] = print) -> None:
             f"SE {t['se']:.4f} (Hanley-McNeil {t['se_hanley_mcneil']:.4f}, bootstrap {t['se_bootstrap']:.4f})"
         )
         log(f"          recommended threshold {t['threshold']:.3f}; the notebook has {current.get(tier)}")
-    f = record["floors"]
-    log(
-        f"floors: constant {f['constant']:.3f}; random 0.5 + {RANDOM_SE:g} x {f['random_se']:.4f} = "
-        f"{f['random_floor']:.4f}; best one-column rule {f['one_column_rule']:.4f} + 2 SE = "
-        f"{f['one_column_floor']:.4f}"
-    )
+    for number, variant in record["variants"].items():
+        f = variant["floors"]
+        log(
+            f"variant {number} floors: constant {f['constant']:.3f}; random 0.5 + {RANDOM_SE:g} x "
+            f"{f['random_se']:.4f} = {f['random_floor']:.4f}; best one-column rule "
+            f"{f['one_column_rule']:.4f} + 2 SE = {f['one_column_floor']:.4f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -654,10 +717,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation column (faster)")
     args = parser.parse_args(argv)
-    data = load_data()
+    datas = [load_data(v.number) for v in VARIANTS]
     with single_threaded():
-        runs = measure(data, with_cv=not args.no_cv)
-        record = build_record(data, runs)
+        runs = [run for data in datas for run in measure(data, with_cv=not args.no_cv)]
+        record = build_record(datas, runs)
     report(record)
     if args.write:
         RECORD.write_text(json.dumps(record, indent=1) + "\n")
