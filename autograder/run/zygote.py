@@ -87,10 +87,25 @@ def _prctl(option: int, value: int) -> int:
     return int(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0))
 
 
+NOT_PRELOADED = ("keras", "tensorflow", "tf_keras")
+"""Packages a notebook configures before importing them, so a fork must import them itself.
+
+Keras picks its backend once, when it is imported, from ``KERAS_BACKEND``, which a notebook
+sets in its first cell (03-keras wants ``torch``, 07-tensorflow ``tensorflow``); importing
+TensorFlow imports Keras too. Preloaded here, Keras would have the default backend
+(TensorFlow) in every kernel, whatever the notebook then asks for."""
+
+
+def preloadable(name: str) -> bool:
+    return name.split(".", 1)[0] not in NOT_PRELOADED
+
+
 def preload(modules: list[str]) -> list[str]:
     """Import what kernels will import; a module that fails is simply not preloaded."""
     loaded = []
     for name in modules:
+        if not preloadable(name):
+            continue
         try:
             importlib.import_module(name)
             loaded.append(name)
