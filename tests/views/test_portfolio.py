@@ -481,6 +481,7 @@ def test_the_manifests_portfolio_answers_are_written_answer_cells(tmp_path):
         (a.id, nb.name): nb.portfolio for a in curriculum.assignments() for nb in a.notebooks if nb.portfolio
     }
     assert set(shown) == {
+        ("phase2-ml-dl", "06-deep-learning-practice"),
         ("phase3-mlops", "08-capstone-pipeline"),
         ("phase4-nlp", "05-nlp-evaluation"),
         ("phase4-cv", "05-robustness-export"),
