@@ -393,6 +393,12 @@ def _check_second_run(
     """A second run of the solution, graded against the first, must score full marks (determinism)."""
     with scratch_copy(run.source_dir) as cwd:
         again = run_notebook(run.source, params, cwd, limits=run.scratch.limits, sandbox=None, warm=run.warm)
+    for grade_id, text in stderr_of_graded_cells(again.notebook).items():
+        report.fail(
+            f"{run.where}: cell {grade_id}",
+            f"writes to stderr with seed {params['seed']} ({text!r}); stock nbgrader (JupyterLab's "
+            "Validate button) scores such a cell 0: silence the warning or log in the setup cell",
+        )
     for grade_id, result in score_run(reference, again, run.judge).cells.items():
         if result.score < result.points:
             failed = [c.name for c in result.checks if not c.passed]
@@ -401,6 +407,20 @@ def _check_second_run(
                 f"the solution scores {result.score:g}/{result.points:g} with seed {params['seed']} "
                 f"({result.error or 'checks ' + ', '.join(failed)}); is it deterministic?",
             )
+
+
+def stderr_of_graded_cells(executed: NotebookNode) -> dict[str, str]:
+    """grade_id -> the start of what each graded cell wrote to stderr (nbgrader's partial-credit
+    rule gives such a cell no points, whatever our own checks say)."""
+    found = {}
+    for cell in executed.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or not meta.get("grade"):
+            continue
+        text = "".join(str(o.get("text", "")) for o in cell.get("outputs", []) if o.get("name") == "stderr")
+        if text.strip():
+            found[str(meta.get("grade_id"))] = text.strip()[:120]
+    return found
 
 
 def _check_untouched_release(

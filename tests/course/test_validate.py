@@ -48,6 +48,11 @@ def broken_notebook() -> nbformat.NotebookNode:
             metadata=_meta("unchecked-tests", grade=True, points=1),
             id="unchecked-tests",
         ),
+        new_code_cell(
+            'import warnings\nwarnings.warn("this API is deprecated")\ncheck("tiny.warned", 1.0, hint="-")',
+            metadata=_meta("warned-tests", grade=True, points=1),
+            id="warned-tests",
+        ),
         new_markdown_cell("Explain your scaling in two sentences."),
         new_markdown_cell(
             "### BEGIN SOLUTION\nIt keeps units.\n### END SOLUTION",
@@ -89,6 +94,8 @@ def test_each_fault_is_named(tmp_path):
     )
     assert "curriculum/tiny/01-tiny.ipynb: cell constant-tests: the untouched release scores 1" in text
     assert "solutions/tiny/01-tiny.ipynb: cell noisy-tests: the solution scores 0/1 with seed 0" in text
+    assert "solutions/tiny/01-tiny.ipynb: cell warned-tests: writes to stderr with seed 0" in text
+    assert "this API is deprecated" in text and "Validate button) scores such a cell 0" in text
     assert (
         "solutions/tiny/02-again.ipynb: cell mean-tests: check name 'tiny.mean' is also used in "
         "solutions/tiny/01-tiny.ipynb: cell mean-tests" in text
