@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 # The sandbox needs Debian's bubblewrap (bwrap) and util-linux (setpriv, prlimit); the
 # PostgreSQL gradebook test starts a throw-away server from Debian's postgresql; the
 # browser tests drive Debian's Chromium (Playwright's own browser download does not work
-# on our machines).
-SYSTEM_PACKAGES := bubblewrap util-linux postgresql chromium chromium-driver
+# on our machines); the course's JupyterHub needs a proxy (Debian's
+# node-configurable-http-proxy) and the accounts tools (passwd: useradd, chpasswd).
+SYSTEM_PACKAGES := bubblewrap util-linux postgresql chromium chromium-driver node-configurable-http-proxy passwd
 system:
 	@if ! command -v bwrap >/dev/null || ! command -v setpriv >/dev/null \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium; then \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! test -x /usr/bin/chromium \
+	    || ! command -v configurable-http-proxy >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	  else echo "please run: sudo apt-get install -y $(SYSTEM_PACKAGES)" >&2; exit 1; fi; \
 	fi

@@ -64,6 +64,24 @@ def cmd_exchange_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hub(args: argparse.Namespace) -> int:
+    from .hub.launch import HubOptions, hub_command
+
+    root = find_course_root(Path(args.course) if args.course else None)
+    if args.state:
+        os.environ["AUTOGRADER_STATE"] = str(Path(args.state).resolve())
+    options = HubOptions(
+        url=args.url, idle_seconds=args.idle_seconds, mem_limit=args.mem_limit, cpu_limit=args.cpu_limit,
+        config=Path(args.config) if args.config else None,
+    )  # fmt: skip
+    hub = hub_command(root, options)
+    if args.check:
+        print(f"ready: the hub would start with {' '.join(hub.argv)} (in {hub.cwd})")
+        return 0
+    print(f"JupyterHub for the course on {hub.url} (Ctrl-C to stop)")
+    return subprocess.call(hub.argv, env=hub.env, cwd=hub.cwd)
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     from .course.workspace import start
 
@@ -593,6 +611,15 @@ def _add_course_setup_commands(sub: Subparsers[argparse.ArgumentParser]) -> None
     p = sub.add_parser("exchange-setup", help="make nbgrader's exchange usable by learner accounts")
     p.add_argument("--learner-config", metavar="PATH", help="write the learners' nbgrader_config.py here")
     p.set_defaults(func=cmd_exchange_setup)
+
+    p = sub.add_parser("hub", help="start the course's JupyterHub (as root; see docs/HUB.md)")
+    p.add_argument("--url", default="http://127.0.0.1:8000", help="where the hub listens")
+    p.add_argument("--config", help="the hub's configuration (default: the course's jupyterhub_config.py)")
+    p.add_argument("--idle-seconds", type=_positive_int, default=3600, help="stop servers idle this long")
+    p.add_argument("--mem-limit", default="4G", help="memory of one person's server and its kernels")
+    p.add_argument("--cpu-limit", type=float, default=1.0, help="CPU of one person's server, in cores")
+    p.add_argument("--check", action="store_true", help="check and prepare everything, do not start")
+    p.set_defaults(func=cmd_hub)
 
 
 def _add_workspace_commands(sub: Subparsers[argparse.ArgumentParser]) -> None:

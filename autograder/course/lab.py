@@ -1,7 +1,7 @@
 """The JupyterLab a learner works in: their workspace, this course's configuration, nbgrader's tools.
 
 ``autograder lab`` is a thin wrapper over ``jupyter lab``; this module builds its command
-line so that tests start exactly what a learner starts. Three things matter:
+line so that tests start exactly what a learner starts. What matters:
 
 - the server's root is the learner's workspace, so the file browser opens on their work;
 - the server runs from the course directory with ``jupyter_config.py`` passed in, so
@@ -9,6 +9,8 @@ line so that tests start exactly what a learner starts. Three things matter:
   course's configuration, as they look for it in the working directory;
 - a login token is always set and shown in the URL the command prints, so the learner
   can open it (Jupyter's own random token would only be shown in its log);
+- a learner's JupyterLab has the learner's nbgrader tools only (Assignment List, Validate),
+  not formgrader, "Create Assignment" or the course list (``learner_lab``);
 - each learner's JupyterLab settings live in the state folder, not in the account's home
   (several learners share one machine account in a one-machine class), and start with
   JupyterLab's news pop-up off: the machines have no network for it, and it covers the
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
+from .learner_lab import with_config_path, write_learner_lab_config
 from .workspace import WorkspaceError
 
 
@@ -78,5 +81,7 @@ def lab_command(
     if os.geteuid() == 0:  # containers and CI machines often run as root
         argv.append("--allow-root")
     env = {**os.environ, "AUTOGRADER_STATE": str(settings.state_dir)}
+    if learner is not None:
+        env = with_config_path(env, write_learner_lab_config(settings.state_dir / "lab" / "learner-config"))
     url = f"http://127.0.0.1:{port}/lab?token={token}"
     return LabCommand(argv, env, settings.root, url, token, folder)
