@@ -26,24 +26,19 @@ import yaml
 from dockerfile_parse import DockerfileParser
 from traitlets.config import Config
 
+from autograder.course import learner_lab
 from autograder.course.config import load_settings
 from autograder.course.exchange import SUBMIT_CLASS
+from autograder.hub import course as hub_course
 
 REPO = Path(__file__).resolve().parent.parent
 Z2JH = REPO / "deploy" / "z2jh"
 SCHEMA = Z2JH / "schema" / "values.schema.yaml"
 BIN = Path(sys.executable).parent
 K8S_VERSIONS = ["1.28.0", "1.37.0"]  # the chart's oldest supported Kubernetes, and the newest schemas we have
-AUTH_PLUGIN = "nbgrader.auth.JupyterHubAuthPlugin"
-INSTRUCTOR_PLUGINS = {
-    "@jupyter/nbgrader:formgrader",
-    "@jupyter/nbgrader:create-assignment",
-    "@jupyter/nbgrader:course-list",
-}
-INSTRUCTOR_SERVER_EXTENSIONS = {
-    "nbgrader.server_extensions.formgrader",
-    "nbgrader.server_extensions.course_list",
-}
+AUTH_PLUGIN = hub_course.AUTH_PLUGIN
+INSTRUCTOR_PLUGINS = set(learner_lab.INSTRUCTOR_PLUGINS)  # one place says which tools learners lack
+INSTRUCTOR_SERVER_EXTENSIONS = set(learner_lab.INSTRUCTOR_SERVER_EXTENSIONS)
 FIRST_LEARNER_UID = 10000
 
 # jsonschema's optional `iri` format check builds a grammar on import; no schema here uses it.
