@@ -67,6 +67,11 @@ class HubCourse:
         return json.dumps(asdict(self))
 
     @classmethod
+    def from_facts(cls, facts: dict[str, str | bool]) -> HubCourse:
+        """The course part of what ``describe`` read."""
+        return cls(*(str(facts[key]) for key in ("root", "course_id", "state_dir", "owner")))
+
+    @classmethod
     def from_environment(cls) -> HubCourse:
         text = os.environ.get(COURSE_ENV)
         if not text:
@@ -202,7 +207,7 @@ def prepare(course_root: Path, config_file: Path) -> tuple[HubLayout, HubCourse]
     check_config_file(config_file)
     facts = read_as_owner(course_root)
     check_machine(facts)
-    course = HubCourse(*(str(facts[key]) for key in ("root", "course_id", "state_dir", "owner")))
+    course = HubCourse.from_facts(facts)
     check_groups(course.groups)
     layout = HubLayout.of(course.course_id)
     layout.root.mkdir(parents=True, exist_ok=True)
