@@ -33,7 +33,7 @@ import pytest
 
 from autograder.course.config import load_settings
 from autograder.hub.launch import HubOptions, hub_command
-from autograder.hub.limits import GROUP, cgroup_kind
+from autograder.hub.limits import GROUP, cgroup_kind, remove_cgroup
 from autograder.hub.reach import as_account, interpreter_view
 from tests.conftest import CORRECT, TINY
 from tests.scenarios.browser_support import free_port
@@ -152,6 +152,9 @@ def room() -> Iterator[Room]:
     finally:
         for name in made:
             subprocess.run(["pkill", "-KILL", "-u", name], check=False, capture_output=True)
+        time.sleep(0.5)
+        for name in made:
+            remove_cgroup(name)  # what a failed test's servers left
             subprocess.run(["userdel", name], check=False, capture_output=True)
         for group in groups:
             subprocess.run(["groupdel", group], check=False, capture_output=True)
