@@ -230,7 +230,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from .views.feedback import write_feedback
+    from .views.feedback import write_feedback, write_progress_feedback
 
     settings, curriculum = _context(args)
     learners = [check_learner_name(n) for n in args.learners] if args.learners else known_learners(settings)
@@ -239,6 +239,9 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         try:
             for path in write_feedback(settings, curriculum, args.assignment, learner):
                 print(f"wrote {path}")
+            if (settings.feedback_dir / learner / args.assignment / "timestamp.txt").is_file():
+                # nbgrader's generate_feedback made this folder: release_feedback will hand it out
+                print(f"wrote {write_progress_feedback(settings, curriculum, args.assignment, learner)}")
         except NotFound as exc:
             print(f"error: {exc}")
             status = 1

@@ -60,6 +60,8 @@ td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertic
 
 FEEDBACK_SUFFIX = ".mastery.html"
 """Our per-notebook feedback page: mastery across parameter sets, next to nbgrader's page."""
+PROGRESS_PAGE = "progress.html"
+"""The learner's progress page, released with an assignment's feedback (``write_progress_feedback``)."""
 
 
 def _render(record: EvidenceRecord, notebook: str, title: str, phase: str, mastered: bool) -> str:
@@ -104,3 +106,26 @@ def write_feedback(
         write_bytes_atomic(path, html.encode())
         written.append(path)
     return written
+
+
+def write_progress_feedback(
+    settings: Settings, curriculum: Curriculum, assignment_id: str, learner: str
+) -> Path:
+    """The learner's progress page as it is now, in their feedback folder for ``assignment_id``.
+
+    Learners on a hub or on nbgrader's exchange never see the state folder; their
+    feedback reaches them through the exchange. ``nbgrader release_feedback`` releases
+    every page of the folder under a name only the submitting account can work out (a
+    hash of their submission's secret and the page's name), and the learners' fetch class
+    (``autograder.course.exchange_plugins``) fetches this page and the mastery pages with
+    nbgrader's own.
+    """
+    from .dashboards import write_progress_page
+
+    folder = settings.feedback_dir / learner / assignment_id
+    if not folder.is_dir():
+        raise NotFound(
+            f"no feedback folder for {learner!r} in {assignment_id!r}: run "
+            f"`nbgrader generate_feedback {assignment_id}` first"
+        )
+    return write_progress_page(settings, curriculum, learner, folder / PROGRESS_PAGE)
