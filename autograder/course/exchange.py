@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import importlib
 import os
 import pwd
 import stat
@@ -209,19 +210,20 @@ def _close_root(root: Path, changes: list[str]) -> None:
         )
 
 
-def _make_course_folder(course: Path) -> None:
+def _make_folder(folder: Path) -> None:
+    """One of the course's folders; in a root that root owns, the course folder needs ``sudo``."""
     try:
-        course.mkdir()
-    except PermissionError:
-        user, group = _me()
-        raise ExchangeError(
-            f"cannot create {course}: root owns the exchange {course.parent}; create the course "
-            f"folder once for {user} (sudo install -d -o {user} -g {group} -m {COURSE_MODE:o} {course}) "
-            "and run `autograder exchange-setup` again"
-        ) from None
+        folder.mkdir()
     except OSError as exc:
+        if isinstance(exc, PermissionError) and folder.parent.stat().st_uid == 0:
+            user, group = _me()
+            raise ExchangeError(
+                f"cannot create {folder}: root owns {folder.parent}; create the course folder once "
+                f"for {user} (sudo install -d -o {user} -g {group} -m {COURSE_MODE:o} {folder}) and run "
+                "`autograder exchange-setup` again"
+            ) from None
         raise ExchangeError(
-            f"cannot create {course} ({exc.strerror}); run `autograder exchange-setup` as the "
+            f"cannot create {folder} ({exc.strerror}); run `autograder exchange-setup` as the "
             "account that grades, which must own the exchange's course folder"
         ) from None
 
@@ -244,7 +246,7 @@ def _course_folders(settings: Settings, root: Path, changes: list[str]) -> None:
         if folder.is_symlink() or (folder.exists() and folder.lstat().st_uid != os.geteuid()):
             raise _not_ours(folder, folder.lstat().st_uid)
         if not folder.is_dir():
-            _make_course_folder(folder)
+            _make_folder(folder)
             changes.append(f"{folder}: created")
         _chmod(folder, mode, changes)
     _check_inbound_group(course / "inbound")
@@ -280,13 +282,29 @@ def _check_inbound_group(inbound: Path) -> None:
         )
 
 
+def _class(name: str) -> object:
+    module, _, attribute = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _is_or_extends(configured: object, ours: str) -> bool:
+    """The configured class is ours, under any import path, or a subclass of it."""
+    if configured == ours:
+        return True
+    found, wanted = _class(str(configured)), _class(ours)
+    return isinstance(found, type) and isinstance(wanted, type) and issubclass(found, wanted)
+
+
 def _check_instructor_classes(settings: Settings) -> None:
-    """nbgrader's own release_assignment would open the root to all again, its collect trust names."""
+    """nbgrader's own classes reopen the root to every learner and believe submissions' names."""
     factory = settings.config.get("ExchangeFactory", {})
     missing = [
         f"c.ExchangeFactory.{key} = {name!r}"
         for key, name in INSTRUCTOR_CLASSES.items()
-        if factory.get(key) != name
+        if not _is_or_extends(factory.get(key), name)
     ]
     if missing:
         raise ExchangeError(

@@ -351,7 +351,6 @@ def test_no_learner_can_rename_or_remove_what_the_instructor_released(class_base
 def test_no_learner_can_create_anything_in_the_exchange_root(class_base, learners):  # noqa: F811
     room = open_class(class_base, learners)
     a, b = room.a, room.b
-    assert stat.S_IMODE(room.root.stat().st_mode) == 0o755  # release_assignment left it closed
     all_refused(
         a,
         [
@@ -360,6 +359,7 @@ def test_no_learner_can_create_anything_in_the_exchange_root(class_base, learner
             ("ln", "-s", str(a.home), str(room.root / "link")),
         ],
     )
+    assert stat.S_IMODE(room.root.stat().st_mode) == 0o755  # release_assignment left it closed
     assert sorted(p.name for p in room.root.iterdir()) == [room.settings.course_id]
 
     # what learners do still works: list, (fetch, in open_class) and submit
@@ -403,3 +403,41 @@ def test_exchange_setup_refuses_an_inbound_group_a_learner_shares(class_base, le
         subprocess.run(["groupdel", shared], check=False, capture_output=True)
     os.chown(inbound, -1, os.getegid())
     setup_exchange(settings)
+
+
+def test_exchange_setup_under_a_root_owned_exchange_says_the_sudo_command(class_base, learners):  # noqa: F811
+    """A grading account that is not root (a learner account stands in) and an exchange root owns."""
+    teacher = learners[0]
+    user = pwd.getpwnam(teacher.name)
+    group = grp.getgrgid(user.pw_gid).gr_name
+    course, state = make_course(class_base / "teacher-course"), class_base / "teacher-state"
+    state.mkdir()
+    for path in [course, *course.rglob("*"), state]:
+        os.chown(path, user.pw_uid, user.pw_gid)
+    exchange = state / "exchange"
+    exchange.mkdir(mode=0o755)  # as `sudo install -d -m 755` makes it
+    folder = exchange / load_settings(course, state_dir=state).course_id
+    setup = f"cd '{course}' && AUTOGRADER_STATE='{state}' exec python -m autograder.cli exchange-setup"
+
+    refused = as_learner(teacher, "sh", "-c", setup, check=False)
+    assert refused.returncode != 0
+    command = f"sudo install -d -o {teacher.name} -g {group} -m 755 {folder}"
+    assert command in refused.stderr, refused.stderr
+    subprocess.run(command.split()[1:], check=True)  # what the instructor then runs
+    as_learner(teacher, "sh", "-c", setup)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+    assert modes == {"outbound": 0o755, "inbound": 0o3733, "feedback": 0o711}
+
+    os.chmod(exchange, 0o1777)  # a root opened again by root: the fix is root's too
+    refused = as_learner(teacher, "sh", "-c", setup, check=False)
+    assert refused.returncode != 0 and f"`sudo chmod 755 {exchange}`" in refused.stderr, refused.stderr
+
+
+def test_exchange_setup_refuses_a_course_configuration_without_our_exchange_classes(class_base):  # noqa: F811
+    """nbgrader's own release_assignment would make the root writable by everyone again."""
+    stock = 'c.ExchangeFactory.release_assignment = "nbgrader.exchange.default.ExchangeReleaseAssignment"\n'
+    settings = load_settings(make_course(class_base / "course", config=stock), state_dir=class_base / "state")
+    with pytest.raises(
+        ExchangeError, match=r"lacks our exchange classes .* add c\.ExchangeFactory\.release_assignment"
+    ):
+        setup_exchange(settings)
