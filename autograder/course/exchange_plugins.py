@@ -21,11 +21,20 @@ the safety lies on the instructor's side and in the folders' permissions:
   nbgrader's ``check_owner`` option (a warning only) is superseded by this check.
 - ``OwnFolderSubmit`` (the learners' ``c.ExchangeFactory.submit``, in the configuration
   ``autograder exchange-setup`` writes) refuses ``--student`` naming another account and
-  leaves the submission folder writable by its owner only (nbgrader makes it 0777 "so the
-  instructor can delete later"), so that no one else can add a file to it or remove one.
-  The sticky bit ``exchange-setup`` puts on the inbound stops anyone renaming or deleting
-  another's submission folder. A learner who drops this class from their configuration
-  only opens their own folder; the collect-side checks still hold.
+  leaves the submission readable by its owner and the inbound's group only (folders 0750,
+  files 0640; nbgrader makes the folder 0777 "so the instructor can delete later" and its
+  files 0644). The inbound is set-group-id, so that group is the instructor's own, which
+  ``exchange-setup`` checks no other account shares: no learner can read, add to or
+  remove from another's submission, nor learn from its ``submission_secret.txt`` the name
+  of its feedback page. The sticky bit ``exchange-setup`` puts on the inbound stops anyone
+  renaming or deleting another's submission folder. A learner who drops this class from
+  their configuration only opens their own folder; the collect-side checks still hold.
+
+The exchange root is not writable by learners (``exchange-setup`` makes it 0755), where
+nbgrader's every command insists that it be writable by whoever runs it and its
+``release_assignment`` makes it 0777 again. ``ClosedRoot`` asks only that the root can
+be entered; every class here has it, and the learners' configuration names the
+learners' four (fetch, submit, list, fetch feedback), the course's the instructor's.
 """
 
 from __future__ import annotations
@@ -39,16 +48,27 @@ import shutil
 import stat
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.exchange import Exchange
+from nbgrader.exchange.default.fetch_assignment import ExchangeFetchAssignment
+from nbgrader.exchange.default.fetch_feedback import ExchangeFetchFeedback
+from nbgrader.exchange.default.list import ExchangeList
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
+from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.exchange.default.submit import ExchangeSubmit
-from nbgrader.utils import check_mode, get_username, parse_utc
+from nbgrader.utils import check_directory, check_mode, get_username, ignore_patterns, parse_utc
 
+SUBMISSION_FOLDER_MODE = 0o750
+"""A submission's folders in the inbound: their owner writes, the inbound's group (the
+instructor's, through the set-group-id inbound) reads, no one else enters them."""
+SUBMISSION_FILE_MODE = 0o640
 FOLDER_MODE = 0o755
-"""Submission folders: their owner writes, the instructor reads, no one else changes them."""
+"""The collected copy's folders, in the instructor's closed state folder (as nbgrader's)."""
 FILE_MODE = 0o644
 MAX_DEPTH = 32
 """Folders deeper than this in a submission refuse it (each level holds a descriptor open)."""
@@ -229,7 +249,23 @@ class OwnedTreeCopy:
             raise Refused(f"it holds more than {self.max_bytes // 1000} kB (c.CourseDirectory.max_dir_size)")
 
 
-class OwnerCheckedCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader is untyped
+class ClosedRoot(Exchange):  # type: ignore[misc]  # nbgrader is untyped
+    """An exchange whose root only needs to be entered, never written, by whoever runs it.
+
+    nbgrader's ``Exchange.ensure_root`` refuses a root the account cannot write, and its
+    ``release_assignment`` makes the root 0777; here learners write only into the
+    course's inbound, so the root stays closed to them (``autograder exchange-setup``).
+    """
+
+    def ensure_root(self) -> None:
+        if not check_directory(self.root, execute=True):
+            self.fail(
+                f"cannot enter the exchange {self.root}: it is missing or closed to this account; "
+                "ask the instructor to run `autograder exchange-setup`"
+            )
+
+
+class OwnerCheckedCollect(ClosedRoot, ExchangeCollect):  # type: ignore[misc]  # nbgrader is untyped
     """``nbgrader collect``, where a submission counts only for the account that owns it."""
 
     _staging: str | None = None
@@ -352,8 +388,23 @@ class OwnerCheckedCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader is
         )
 
 
-class OwnFolderSubmit(ExchangeSubmit):  # type: ignore[misc]  # nbgrader is untyped
-    """``nbgrader submit`` that submits as oneself, into a folder only its owner changes."""
+def _copy_keeping_group(src: str, dest: str, skip: Callable[[str, list[str]], Collection[str]]) -> None:
+    """``shutil.copytree(src, dest, ignore=skip)`` whose folders keep what ``mkdir`` gave them."""
+    os.mkdir(dest)
+    names = os.listdir(src)
+    skipped = set(skip(src, names))
+    for name in names:
+        if name in skipped:
+            continue
+        source, target = os.path.join(src, name), os.path.join(dest, name)
+        if os.path.isdir(source):
+            _copy_keeping_group(source, target, skip)
+        else:
+            shutil.copy2(source, target)
+
+
+class OwnFolderSubmit(ClosedRoot, ExchangeSubmit):  # type: ignore[misc]  # nbgrader is untyped
+    """``nbgrader submit`` as oneself, into a folder only its owner changes and the instructor reads."""
 
     def init_dest(self) -> None:
         """Refuse ``--student`` for another account before anything is written."""
@@ -367,7 +418,75 @@ class OwnFolderSubmit(ExchangeSubmit):  # type: ignore[misc]  # nbgrader is unty
             )
         super().init_dest()
 
+    def do_copy(self, src: str, dest: str, log: object = None) -> None:
+        """nbgrader's copy, except that into the inbound no folder takes its source's mode.
+
+        ``shutil.copytree`` gives each folder its source's mode once it is filled, which
+        drops the set-group-id bit the folder has from the inbound: what nbgrader writes
+        in it next (``timestamp.txt``, ``submission_secret.txt``) would get the learner's
+        own group, and the instructor could not read it.
+        """
+        if os.path.dirname(dest) != self.inbound_path:  # the learner's own cache
+            super().do_copy(src, dest, log)
+            return
+        size, most = self.get_size(src), 1000 * self.coursedir.max_dir_size
+        if size > most:  # as nbgrader's
+            self.log.error("Directory size is too big")
+            raise RuntimeError(f"Directory size is too big. Size is {size}, maximum size is {most}")
+        skip = ignore_patterns(
+            exclude=self.coursedir.ignore,
+            include=self.coursedir.include,
+            max_file_size=self.coursedir.max_file_size,
+            log=self.log,
+        )
+        _copy_keeping_group(src, dest, skip)
+
+    def set_perms(self, dest: str, fileperms: int, dirperms: int) -> None:
+        """The submission's modes, where nbgrader's submit asks for 0644 files and 0755 folders.
+
+        nbgrader calls this on the inbound folder only, after copying into it; the copies
+        already have the inbound's group, which new entries of a set-group-id folder get.
+        """
+        super().set_perms(dest, SUBMISSION_FILE_MODE, SUBMISSION_FOLDER_MODE)
+
     def copy_files(self) -> None:
-        """nbgrader's submit, then the folder closed to everyone but its owner (was 0777)."""
+        """nbgrader's submit, then the folder closed again (nbgrader makes it 0777 last)."""
         super().copy_files()
-        os.chmod(os.path.join(self.inbound_path, self.assignment_filename), FOLDER_MODE)
+        os.chmod(os.path.join(self.inbound_path, self.assignment_filename), SUBMISSION_FOLDER_MODE)
+
+
+class FetchAssignment(ClosedRoot, ExchangeFetchAssignment):  # type: ignore[misc]  # nbgrader is untyped
+    """The learners' ``nbgrader fetch_assignment``, from a root they cannot write."""
+
+
+class FetchFeedback(ClosedRoot, ExchangeFetchFeedback):  # type: ignore[misc]  # nbgrader is untyped
+    """The learners' ``nbgrader fetch_feedback``: their own pages, found by their submissions' secrets."""
+
+
+class List(ClosedRoot, ExchangeList):  # type: ignore[misc]  # nbgrader is untyped
+    """``nbgrader list`` (and JupyterLab's Assignment List), from a root no learner writes."""
+
+
+class ReleaseAssignment(ClosedRoot, ExchangeReleaseAssignment):  # type: ignore[misc]  # nbgrader is untyped
+    """The instructor's ``nbgrader release_assignment``, which leaves the root as it is.
+
+    nbgrader's makes the root 0777 (for anyone to create folders in, such as another
+    course's id); this one refuses a root other accounts may write, until
+    ``autograder exchange-setup`` closes it.
+    """
+
+    def ensure_root(self) -> None:
+        super().ensure_root()
+        if os.stat(self.root).st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            self.fail(
+                f"the exchange {self.root} is writable by other accounts: a learner could create "
+                "folders in it, such as another course's; run `autograder exchange-setup` to close it"
+            )
+
+
+class ReleaseFeedback(ClosedRoot, ExchangeReleaseFeedback):  # type: ignore[misc]  # nbgrader is untyped
+    """The instructor's ``nbgrader release_feedback``, into the feedback folder ``exchange-setup`` closed.
+
+    Each page is named by a hash of its submission's secret, which only the learner and
+    the instructor can read: a learner fetches their own, and cannot list the folder.
+    """

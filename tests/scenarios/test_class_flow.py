@@ -456,7 +456,10 @@ def test_exchange_setup_opens_the_exchange_and_nothing_else(class_base):
     os.chmod(settings.state_dir / "stray.txt", 0o644)
     done = setup_exchange(settings, write_learner_config=class_base / "learners.py")
     assert done.root == (class_base / "state" / "exchange").resolve()
-    assert stat.S_IMODE(done.root.stat().st_mode) == 0o1777
+    assert stat.S_IMODE(done.root.stat().st_mode) == 0o755  # learners create nothing in it
+    course = done.root / settings.course_id
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in course.iterdir()}
+    assert modes == {"outbound": 0o755, "inbound": 0o3733, "feedback": 0o711}
     assert stat.S_IMODE(settings.state_dir.stat().st_mode) == 0o711
     for entry in settings.state_dir.iterdir():
         if entry != done.root:
@@ -491,7 +494,7 @@ def test_a_class_through_nbgrader_exchange(make: Callable[[Path], Course], class
     config = class_base / "learner_nbgrader_config.py"
     instructor(course, state, "-m", "autograder.cli", "exchange-setup", "--learner-config", str(config))
     exchange = state / "exchange"
-    assert stat.S_IMODE(exchange.stat().st_mode) == 0o1777
+    assert stat.S_IMODE(exchange.stat().st_mode) == 0o755
     assert stat.S_IMODE(state.stat().st_mode) == 0o711
     instructor(course, state, "-m", "nbgrader", "release_assignment", a)
 
