@@ -33,9 +33,13 @@ c.CourseDirectory.db_url = os.environ.get("AUTOGRADER_DB_URL") or f"sqlite:///{S
 c.Exchange.root = str(STATE / "exchange")
 c.Exchange.path_includes_course = True
 # `nbgrader collect` takes a submission only for the account that owns all of it, and says
-# which it refuses (autograder/course/exchange_plugins.py); learners' submit class is in the config
-# `autograder exchange-setup` writes for them.
+# which it refuses; release_assignment leaves the exchange root closed to learners, where
+# nbgrader's makes it writable by everyone (autograder/course/exchange_plugins.py). Learners'
+# classes are in the config `autograder exchange-setup` writes for them.
+c.ExchangeFactory.release_assignment = "autograder.course.exchange_plugins.ReleaseAssignment"
 c.ExchangeFactory.collect = "autograder.course.exchange_plugins.OwnerCheckedCollect"
+c.ExchangeFactory.release_feedback = "autograder.course.exchange_plugins.ReleaseFeedback"
+c.ExchangeFactory.list = "autograder.course.exchange_plugins.List"
 c.Execute.timeout = 60
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 # nbgrader copies every other file of a source folder into the release; honest alternative

@@ -17,6 +17,10 @@ HIDDEN = "hidden"
 """What no release and no learner kernel may see (the competition's labels)."""
 CONFIG_FILE = "jupyter_config.py"
 MANIFEST = Path(RELEASE) / "manifest.yaml"
+MASTERY_PAGE_SUFFIX = ".mastery.html"
+"""Our per-notebook feedback page, beside nbgrader's ``<notebook>.html`` in a feedback folder."""
+PROGRESS_PAGE = "progress.html"
+"""The learner's progress page, in each feedback folder ``autograder feedback`` writes."""
 
 
 def source_dir(root: Path, assignment: str) -> Path:

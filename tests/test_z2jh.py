@@ -28,7 +28,7 @@ from traitlets.config import Config
 
 from autograder.course import learner_lab
 from autograder.course.config import load_settings
-from autograder.course.exchange import SUBMIT_CLASS
+from autograder.course.exchange import LEARNER_CLASSES
 from autograder.hub import course as hub_course
 
 REPO = Path(__file__).resolve().parent.parent
@@ -428,7 +428,8 @@ def test_learners_nbgrader_finds_the_shared_exchange(course):
     mounted = mount_of(single["extraVolumeMounts"], single["extraVolumes"], "ml-career-exchange")
     assert config.Exchange.root == mounted
     assert config.Exchange.path_includes_course == includes_course
-    assert config.ExchangeFactory.submit == SUBMIT_CLASS
+    for command, name in LEARNER_CLASSES.items():  # every learner command uses the course's class
+        assert getattr(config.ExchangeFactory, command) == name, command
     assert config.Authenticator.plugin_class == AUTH_PLUGIN
 
 

@@ -51,6 +51,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect
@@ -61,7 +62,16 @@ from nbgrader.exchange.default.list import ExchangeList
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.exchange.default.submit import ExchangeSubmit
-from nbgrader.utils import check_directory, check_mode, get_username, ignore_patterns, parse_utc
+from nbgrader.utils import (
+    check_directory,
+    check_mode,
+    get_username,
+    ignore_patterns,
+    notebook_hash,
+    parse_utc,
+)
+
+from ..layout import MASTERY_PAGE_SUFFIX, PROGRESS_PAGE
 
 SUBMISSION_FOLDER_MODE = 0o750
 """A submission's folders in the inbound: their owner writes, the inbound's group (the
@@ -70,6 +80,8 @@ SUBMISSION_FILE_MODE = 0o640
 FOLDER_MODE = 0o755
 """The collected copy's folders, in the instructor's closed state folder (as nbgrader's)."""
 FILE_MODE = 0o644
+FEEDBACK_PAGE_MODE = 0o644
+"""Released feedback pages: readable by the one who knows the name (a hash of their submission's secret)."""
 MAX_DEPTH = 32
 """Folders deeper than this in a submission refuse it (each level holds a descriptor open)."""
 MAX_ENTRIES = 10_000
@@ -460,7 +472,37 @@ class FetchAssignment(ClosedRoot, ExchangeFetchAssignment):  # type: ignore[misc
 
 
 class FetchFeedback(ClosedRoot, ExchangeFetchFeedback):  # type: ignore[misc]  # nbgrader is untyped
-    """The learners' ``nbgrader fetch_feedback``: their own pages, found by their submissions' secrets."""
+    """The learners' ``nbgrader fetch_feedback``: their own pages, found by their submissions' secrets.
+
+    ``nbgrader release_feedback`` releases every page of a learner's feedback folder under a
+    name made from their submission's secret and the page's name; nbgrader's own fetch looks
+    for one page per notebook only. This one also fetches the course's own pages that
+    ``autograder feedback`` adds: each notebook's mastery page and the learner's progress
+    page. Only the submitting account (and the instructor) can read the secret.
+    """
+
+    def init_src(self) -> None:
+        super().init_src()
+        found = {(name, timestamp) for name, timestamp, _ in self.feedback_files}
+        assignment = self.coursedir.assignment_id or "*"
+        for submission in sorted(glob.glob(os.path.join(self.cache_path, f"*+{assignment}+*"))):
+            secret_file = os.path.join(submission, "submission_secret.txt")
+            if not os.path.isfile(secret_file):
+                continue  # submitted before nbgrader kept secrets: nbgrader's own pages only
+            with open(secret_file) as handle:
+                secret = handle.read()
+            timestamp = os.path.basename(submission).split("+")[2]
+            notebooks = sorted(p.stem for p in Path(submission).glob("*.ipynb"))
+            stem = MASTERY_PAGE_SUFFIX.removesuffix(".html")
+            for name in [f"{nb}{stem}" for nb in notebooks] + [PROGRESS_PAGE.removesuffix(".html")]:
+                page = os.path.join(
+                    self.outbound_path, f"{notebook_hash(secret=secret, notebook_id=name)}.html"
+                )
+                if (name, timestamp) not in found and os.path.isfile(page):
+                    self.feedback_files.append((name, timestamp, page))
+                    self.log.info(
+                        "Found %s for %s submitted at %s", name, os.path.basename(submission), timestamp
+                    )
 
 
 class List(ClosedRoot, ExchangeList):  # type: ignore[misc]  # nbgrader is untyped
@@ -490,3 +532,11 @@ class ReleaseFeedback(ClosedRoot, ExchangeReleaseFeedback):  # type: ignore[misc
     Each page is named by a hash of its submission's secret, which only the learner and
     the instructor can read: a learner fetches their own, and cannot list the folder.
     """
+
+    def copy_files(self) -> None:
+        """nbgrader's copy keeps each page's mode; a page the course wrote privately (0600, as
+        ``autograder feedback`` writes into the closed state folder) would reach no learner."""
+        super().copy_files()
+        for page in glob.glob(os.path.join(self.dest_path, "*.html")):
+            if os.stat(page).st_uid == os.geteuid():
+                os.chmod(page, FEEDBACK_PAGE_MODE)

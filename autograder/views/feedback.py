@@ -17,6 +17,7 @@ from ..course.curriculum import Curriculum
 from ..errors import NotFound
 from ..grading.evidence import EvidenceRecord, iter_records, latest_record
 from ..grading.storage import write_bytes_atomic
+from ..layout import MASTERY_PAGE_SUFFIX, PROGRESS_PAGE
 from .lms import assignment_title
 from .mastery import assignment_progress
 
@@ -58,10 +59,8 @@ td, th { border-bottom: 1px solid #ddd; padding: .4rem; text-align: left; vertic
 </body></html>
 """
 
-FEEDBACK_SUFFIX = ".mastery.html"
+FEEDBACK_SUFFIX = MASTERY_PAGE_SUFFIX
 """Our per-notebook feedback page: mastery across parameter sets, next to nbgrader's page."""
-PROGRESS_PAGE = "progress.html"
-"""The learner's progress page, released with an assignment's feedback (``write_progress_feedback``)."""
 
 
 def _render(record: EvidenceRecord, notebook: str, title: str, phase: str, mastered: bool) -> str:

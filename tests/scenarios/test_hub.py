@@ -345,6 +345,7 @@ def test_a_class_through_the_hub(room, browser):  # noqa: F811
         assert manual == 1.5
         shots3("written-answer-graded")
         _instructor(room, "nbgrader", "generate_feedback", TINY)
+        _instructor(room, "autograder.cli", "feedback", TINY)  # mastery and progress pages beside nbgrader's
         _instructor(room, "nbgrader", "release_feedback", TINY)
         page3.close()
 
@@ -361,6 +362,13 @@ def test_a_class_through_the_hub(room, browser):  # noqa: F811
         (html,) = feedback.glob("*/01-tiny.html")
         assert "(Score: 1.5 / 2.0)" in html.read_text()
         shots4("feedback-fetched")
+        # with it, the course's own pages: mastery across seeds, and the learner's progress page
+        folder = html.parent
+        assert "Not mastered yet" in (folder / "01-tiny.mastery.html").read_text()
+        assert first.name in (folder / "progress.html").read_text()
+        page4.goto(f"{url}/user/{first.name}/lab/tree/{folder.relative_to(first.home)}/progress.html")
+        page4.wait_for_selector("iframe", timeout=60_000)
+        shots4("progress-page")
         page4.close()
 
 
