@@ -37,6 +37,7 @@ from autograder.grading.evidence import iter_records
 from autograder.grading.grade import SubmissionResult, grade_assignment
 from autograder.grading.gradebook import ensure_assignment, generate_release
 from autograder.grading.reference import get_reference, write_compat_references
+from autograder.hub.reach import interpreter_view
 from autograder.views.mastery import phase_progress
 from tests.conftest import (
     CORRECT,
@@ -321,30 +322,6 @@ def phase1_course(base: Path) -> Course:
     answers = {"01-python-numpy": solved}
     answers.setdefault(notebook, {})[grade_id] = "Because a finite difference only approximates a limit."
     return Course(root, PHASE1, notebook, grade_id, points, answers)
-
-
-def interpreter_view() -> list[str]:
-    """bwrap options that let another user run our Python if it lives in a closed folder.
-
-    Here the interpreter may sit under ``/root`` (mode 0700): the learner's command then
-    runs in a mount namespace where that folder is an empty one with only the Python
-    installation mounted back, read-only. Nothing on the machine changes.
-    """
-    args: list[str] = []
-    covered: set[Path] = set()
-    for prefix in sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}):
-        closed = [p for p in reversed(prefix.parents) if not p.stat().st_mode & stat.S_IXOTH]
-        if not closed:
-            continue
-        top = closed[0]
-        if top not in covered:
-            args += ["--tmpfs", str(top)]
-            covered.add(top)
-        for parent in reversed(prefix.parents):
-            if parent.is_relative_to(top) and parent != top:
-                args += ["--perms", "0755", "--dir", str(parent)]
-        args += ["--ro-bind", str(prefix), str(prefix)]
-    return args
 
 
 def as_learner(learner: Learner, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
