@@ -292,7 +292,7 @@ def test_a_class_through_the_hub(room, browser):  # noqa: F811
         shots2 = Shots(None, "hub-learner2")
         page2 = log_in(browser, room, second, shots2)
         fetch_and_submit(page2, room, second, shots2, None)
-        page2.close()
+        page_of_second = page2
 
         # what learner 1 must not reach, over HTTP with their own login: formgrader, and
         # learner 2's running server (its API and its JupyterLab)
@@ -306,7 +306,17 @@ def test_a_class_through_the_hub(room, browser):  # noqa: F811
         # ... and through the file system, as learner 2: no submission of learner 1 can be
         # read, and nbgrader refuses to submit under learner 1's name
         inbound = room.exchange / room.course_id / "inbound"
-        assert run_as(second, ["ls", str(inbound)], cwd=second.home, check=False).returncode != 0
+        terminal = server_env(second)  # what a terminal in learner 2's JupyterLab has
+        assert (
+            run_as(second, ["ls", str(inbound)], cwd=second.home, check=False, env=terminal).returncode != 0
+        )
+        (submitted,) = inbound.glob(f"{first.name}+{TINY}+*")  # the test tells learner 2 its name
+        for target in (submitted, submitted / "01-tiny.ipynb", submitted / "submission_secret.txt"):
+            done = run_as(second, ["cat", str(target)], cwd=second.home, check=False, env=terminal)
+            assert done.returncode != 0 and "Permission denied" in done.stderr, (target, done.stderr)
+        # nor over HTTP through learner 2's own server: its API serves their home folder only
+        hop = os.path.relpath(submitted / "01-tiny.ipynb", second.home)
+        assert status(page_of_second, f"{url}/user/{second.name}/api/contents/{hop}") in (403, 404)
         theirs = run_as(
             second,
             [str(VENV_BIN / "python"), "-m", "nbgrader", "submit", TINY,
@@ -316,6 +326,7 @@ def test_a_class_through_the_hub(room, browser):  # noqa: F811
         assert (
             theirs.returncode != 0 and f"cannot be submitted as {first.name}" in theirs.stdout + theirs.stderr
         )
+        page_of_second.close()
 
         # the instructor: formgrader in their own server, collect and grade as themselves
         shots3 = Shots(None, "hub-instructor")
